@@ -1,0 +1,188 @@
+"""The ``restorekit`` command line.
+
+Every failure a user can cause ends in one line on stderr (``restorekit: error: ...``) and an exit
+status: 2 bad input, 1 environment (database, network, files), 3 not restorable. ``--debug``
+shows the traceback of an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from . import __version__
+from .errors import RestorekitError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="archive database: sqlite:///file.db, oracle+oracledb://user@host:port?service_name="
+        "SVC, or 'demo' (default: $RESTOREKIT_DB, else the embedded demo archive); the password "
+        "comes from $RESTOREKIT_DB_PASSWORD",
+    )
+    parser.add_argument(
+        "--schema", metavar="NAME", help="Oracle owner of the tables (default: ALMA)"
+    )
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as plain text for a terminal."""
+    if frame.empty:
+        return "(no rows)"
+    return frame.to_string(index=False, na_rep="-")
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from . import archive, queries
+
+    engine = archive.connect(args.db, schema=args.schema)
+    mous = queries.require_known_mous(engine, args.mous)
+    print(f"MOUS {mous} in {archive.describe(engine)}\n")
+    for query in queries.QUERIES.values():
+        print(f"== {query.title} [{query.name}]")
+        if args.sql:
+            print(query.sql(engine.dialect.name if args.sql == "auto" else args.sql), "\n")
+        if query.name == "ousstatus_xml":
+            xml = queries.ousstatus_xml(engine, mous)
+            print(xml if xml is not None else "(NULL: the archive holds no OUSStatus document)")
+        else:
+            print(format_table(query.run(engine, mous=mous)))
+        print()
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from . import queries
+
+    names = args.names or list(queries.QUERIES)
+    for name in names:
+        if name not in queries.QUERIES:
+            raise _usage(f"no query named {name!r}; choose from {', '.join(queries.QUERIES)}")
+        query = queries.QUERIES[name]
+        print(f"-- {query.name}: {query.title}\n{query.sql(args.dialect)};\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from . import archive, queries
+
+    engine = archive.connect(args.db, schema=args.schema)
+    print(format_table(queries.mous_list(engine)))
+    return 0
+
+
+def cmd_demo_archive(args: argparse.Namespace) -> int:
+    from .demo import DEMO_SPECS, build_archive
+
+    built = build_archive(args.directory, DEMO_SPECS)
+    print(f"archive: {built.database}\nNGAS store: {built.ngas}\nuse it with --db {built.url}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import SEED_MOUS
+
+    return cmd_query(argparse.Namespace(db="demo", schema=None, mous=SEED_MOUS, sql=None))
+
+
+def _usage(message: str) -> RestorekitError:
+    from .errors import InputError
+
+    return InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restorekit",
+        description="Restore the calibrated data of an ALMA member ObsUnitSet (MOUS).",
+    )
+    parser.add_argument("--version", action="version", version=f"restorekit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "query",
+        help="run every archive query of a restore for one MOUS",
+        description="Run every archive query of a restore for one MOUS and print "
+        "each result as a table.",
+    )
+    p.add_argument("mous", metavar="MOUS", help="MOUS uid, e.g. uid://A001/X12a3/X80e")
+    _db_option(p)
+    p.add_argument(
+        "--sql",
+        nargs="?",
+        const="auto",
+        choices=["auto", "oracle", "sqlite"],
+        help="also print the SQL of each query (for the connected database, or the dialect named)",
+    )
+    p.set_defaults(handler=cmd_query)
+
+    p = sub.add_parser(
+        "sql",
+        help="show the SQL of the archive queries without running them",
+        description="Print the SQL text of the named queries (default: all).",
+    )
+    p.add_argument("names", nargs="*", metavar="NAME", help="query names (default: all)")
+    p.add_argument("--dialect", choices=["oracle", "sqlite"], default="oracle")
+    p.set_defaults(handler=cmd_sql)
+
+    p = sub.add_parser(
+        "list",
+        help="list the MOUSes of the archive",
+        description="List every MOUS with science data, with project and EB count.",
+    )
+    _db_option(p)
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser(
+        "demo-archive",
+        help="build the demo archive and NGAS store into DIR",
+        description="Build the embedded demo archive (SQLite, following "
+        "alma_schema.sql) and its NGAS store into DIR; safe to repeat.",
+    )
+    p.add_argument("directory", metavar="DIR")
+    p.set_defaults(handler=cmd_demo_archive)
+
+    p = sub.add_parser(
+        "demo",
+        help="run the main job on the embedded demo archive (make demo)",
+        description="Run the main job on the seed's MOUS in the demo archive.",
+    )
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except RestorekitError as exc:
+        print(f"restorekit: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("restorekit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so in one line unless asked for more
+        if args.debug:
+            raise
+        message = " ".join(str(exc).split())[:300]
+        print(
+            f"restorekit: internal error: {type(exc).__name__}: {message} "
+            "(rerun with --debug for the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

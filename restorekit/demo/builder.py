@@ -1,0 +1,150 @@
+"""Write an archive (SQLite, following ``alma_schema.sql``) and its NGAS store from specs."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ConfigurationError
+from ..schema import schema_ddl
+from .documents import deliverables
+from .model import MousSpec
+from .rows import Rows, add_mous, empty_rows
+
+DATABASE_NAME = "archive.db"
+NGAS_NAME = "ngas"
+
+
+@dataclass(frozen=True)
+class DemoArchive:
+    """Where a built archive lives: ``root/archive.db`` and the NGAS store ``root/ngas/``."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / DATABASE_NAME
+
+    @property
+    def ngas(self) -> Path:
+        return self.root / NGAS_NAME
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.database}"
+
+
+def write_database(path: Path, rows: Rows) -> None:
+    """Create ``path`` from the schema DDL and fill it with ``rows``."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(schema_ddl())
+        for table, values in rows.items():
+            if values:
+                marks = ",".join("?" * len(values[0]))
+                conn.executemany(f"INSERT INTO {table.upper()} VALUES ({marks})", values)  # noqa: S608
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def write_ngas(directory: Path, specs: Iterable[MousSpec]) -> dict[str, int]:
+    """Write every deliverable of ``specs`` into ``directory``; return sizes by file id."""
+    directory.mkdir(parents=True, exist_ok=True)
+    sizes: dict[str, int] = {}
+    for spec in specs:
+        for product in deliverables(spec):
+            data = product.render()
+            (directory / product.name).write_bytes(data)
+            sizes[product.name] = len(data)
+    return sizes
+
+
+def build_archive(directory: Path | str, specs: Iterable[MousSpec]) -> DemoArchive:
+    """Build the archive and NGAS store of ``specs`` into ``directory``.
+
+    Everything is written beside the target first and moved into place at the end, so an
+    interrupted build leaves the previous archive (or nothing) behind, never half of one.
+    """
+    target = Path(directory)
+    specs = list(specs)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write the archive into {str(target)!r} ({exc.strerror}); choose a writable "
+            "directory"
+        ) from None
+    try:
+        sizes = write_ngas(work / NGAS_NAME, specs)
+        rows = empty_rows()
+        seen: set[str] = set()
+        for spec in specs:
+            add_mous(rows, spec, sizes=sizes.get, seen_projects=seen)
+        write_database(work / DATABASE_NAME, rows)
+        _move_into_place(work, target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return DemoArchive(target)
+
+
+def _move_into_place(work: Path, target: Path) -> None:
+    old = target / NGAS_NAME
+    if old.exists():
+        trash = Path(tempfile.mkdtemp(prefix=".old-", dir=target))
+        old.rename(trash / NGAS_NAME)
+    os.replace(work / NGAS_NAME, target / NGAS_NAME)
+    os.replace(work / DATABASE_NAME, target / DATABASE_NAME)
+    for stale in target.glob(".old-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def fingerprint() -> str:
+    """Changes whenever the demo fixtures, the renderers or the schema change."""
+    digest = hashlib.sha256(__version__.encode())
+    package = resources.files(__package__)
+    for name in sorted(p.name for p in package.iterdir() if p.name.endswith(".py")):
+        digest.update(package.joinpath(name).read_bytes())
+    for item in sorted(package.joinpath("data").iterdir(), key=lambda p: p.name):
+        digest.update(item.read_bytes())
+    digest.update(schema_ddl().encode())
+    return digest.hexdigest()[:12]
+
+
+def cache_root() -> Path:
+    explicit = os.environ.get("RESTOREKIT_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "restorekit"
+
+
+def demo_archive(cache: Path | str | None = None) -> DemoArchive:
+    """The embedded demo archive, built on first use into the cache and reused after."""
+    from .fixtures import DEMO_SPECS
+
+    root = Path(cache) if cache is not None else cache_root()
+    final = root / f"demo-{fingerprint()}"
+    if (final / DATABASE_NAME).is_file():
+        return DemoArchive(final)
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=root))
+    try:
+        build_archive(staging, DEMO_SPECS)
+        try:
+            staging.rename(final)
+        except OSError:
+            if not (final / DATABASE_NAME).is_file():  # not a concurrent build that won
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return DemoArchive(final)

@@ -1,0 +1,64 @@
+"""Exception types of restorekit.
+
+Every error a user can cause or meet carries a one-line message that names the bad value and
+what to do, and an ``exit_code`` the CLI returns: 2 for bad input, 1 for the environment
+(database, network, files), 3 for an MOUS that cannot be restored.
+"""
+
+from __future__ import annotations
+
+
+class RestorekitError(Exception):
+    """Base class: a failure with a one-line, user-facing message."""
+
+    exit_code = 1
+
+    def __str__(self) -> str:
+        # One line, always: multi-line driver messages are folded.
+        return " ".join(super().__str__().split())
+
+
+class InputError(RestorekitError, ValueError):
+    """A value given by the user is malformed or unknown."""
+
+    exit_code = 2
+
+
+class InvalidUidError(InputError):
+    """A string is not an ALMA UID in archive (``uid://...``) or file (``uid___...``) form."""
+
+
+class UnknownMousError(InputError):
+    """The archive holds no trace of the MOUS asked for."""
+
+
+class ConfigurationError(InputError):
+    """A setting (URL, schema name, path) is malformed."""
+
+
+class ArchiveError(RestorekitError):
+    """The archive database could not be reached or answered with an error."""
+
+
+class NgasError(RestorekitError):
+    """A product could not be fetched from the NGAS store."""
+
+
+class DocumentError(RestorekitError):
+    """An archive document (OUSStatus XML, manifest, script) could not be read."""
+
+
+class NotRestorableError(RestorekitError):
+    """The MOUS cannot be restored (for instance: it was never pipeline-calibrated)."""
+
+    exit_code = 3
+
+
+class RestoreAreaError(RestorekitError):
+    """The restore area exists already, or cannot be written."""
+
+    exit_code = 2
+
+
+class PprCheckError(RestorekitError):
+    """A written PPR does not read back, under the pipeline's rules, as the plan says."""

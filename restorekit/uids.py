@@ -1,0 +1,86 @@
+"""ALMA UIDs in their two spellings.
+
+The archive writes ``uid://A001/X12a3/X80e``; file and directory names use
+``uid___A001_X12a3_X80e`` (``:`` and ``/`` become ``_``). Each of the three parts is ``A`` or
+``X`` followed by hexadecimal digits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import InvalidUidError
+
+_PART = r"[AX][0-9a-fA-F]+"
+_ARCHIVE = re.compile(rf"uid://({_PART})/({_PART})/({_PART})")
+_FILE = re.compile(rf"uid___({_PART})_({_PART})_({_PART})")
+_MAX_LEN = 64
+
+
+@dataclass(frozen=True, order=True)
+class Uid:
+    """A validated ALMA UID; ``str(uid)`` is the archive form."""
+
+    parts: tuple[str, str, str]
+
+    @property
+    def archive(self) -> str:
+        """The archive form, ``uid://A001/X12a3/X80e``."""
+        return "uid://" + "/".join(self.parts)
+
+    @property
+    def file(self) -> str:
+        """The file-name form, ``uid___A001_X12a3_X80e``."""
+        return "uid___" + "_".join(self.parts)
+
+    def __str__(self) -> str:
+        return self.archive
+
+
+def parse_uid(value: object, *, what: str = "UID") -> Uid:
+    """Parse a UID in archive or file form.
+
+    Parameters
+    ----------
+    value
+        ``uid://A001/X12a3/X80e`` or ``uid___A001_X12a3_X80e`` (surrounding blanks ignored).
+    what
+        What the value is meant to be (``"MOUS uid"``), for the error message.
+
+    Raises
+    ------
+    InvalidUidError
+        If ``value`` is not a string in either form.
+    """
+    if isinstance(value, Uid):
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    match = None
+    if text is not None and len(text) <= _MAX_LEN:
+        match = _ARCHIVE.fullmatch(text) or _FILE.fullmatch(text)
+    if match is None:
+        raise InvalidUidError(
+            f"{what} {value!r} is not an ALMA UID; write it as uid://A001/X12a3/X80e "
+            "or uid___A001_X12a3_X80e"
+        )
+    return Uid(match.groups())  # type: ignore[arg-type]
+
+
+def is_uid(value: object) -> bool:
+    """True when ``value`` parses as a UID in either form."""
+    try:
+        parse_uid(value)
+    except InvalidUidError:
+        return False
+    return True
+
+
+def to_archive_form(value: str) -> str:
+    """``uid___A001_X12a3_X80e`` -> ``uid://A001/X12a3/X80e`` (archive form passes through)."""
+    return parse_uid(value).archive
+
+
+def to_file_form(value: str) -> str:
+    """``uid://A001/X12a3/X80e`` -> ``uid___A001_X12a3_X80e`` (file form passes through)."""
+    return parse_uid(value).file
