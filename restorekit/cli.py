@@ -58,6 +58,39 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ngas_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ngas",
+        metavar="DIR_OR_URL",
+        help="NGAS store: a directory of files named by NGAS file id, or an http(s):// NGAS "
+        "server (default: $RESTOREKIT_NGAS, else the demo archive's store)",
+    )
+
+
+def print_plan(plan) -> None:
+    print(
+        f"MOUS {plan.mous}: {'restorable' if plan.restorable else 'NOT restorable'}"
+        f", route {plan.route}, {plan.task} ocorr_mode={plan.ocorr_mode!r}"
+    )
+    for name, ebs in plan.sessions.items():
+        print(f"  {name}: {' | '.join(ebs)}")
+    print("\n== EBs")
+    print(format_table(plan.eb_table()))
+    print("\n== Findings")
+    print(format_table(plan.findings_table().drop(columns="eb")))
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .inspection import plan_mous
+
+    plan = plan_mous(args.mous, db=args.db, ngas=args.ngas)
+    if args.json:
+        print(plan.to_json())
+    else:
+        print_plan(plan)
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from . import queries
 
@@ -123,6 +156,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print the SQL of each query (for the connected database, or the dialect named)",
     )
     p.set_defaults(handler=cmd_query)
+
+    p = sub.add_parser(
+        "plan",
+        help="reconcile the sources of an MOUS and plan its restore",
+        description="Reconcile the archive, OUSStatus, manifest, QA0 and restore script of an "
+        "MOUS; print the EB table, the findings and the plan (exit 0 whenever a plan is made).",
+    )
+    p.add_argument("mous", metavar="MOUS", help="MOUS uid, e.g. uid://A001/X12a3/X80e")
+    _db_option(p)
+    _ngas_option(p)
+    p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+    p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser(
         "sql",

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
+from ..uids import to_file_form
 from .model import EbSpec, MousSpec
 
 
@@ -75,6 +76,20 @@ def deliverables(spec: MousSpec) -> list[Deliverable]:
                 files.append(
                     Deliverable(
                         f"{eb.file}_target.ms.auxcalapply.txt", "calibration", _calapply(eb, spec)
+                    )
+                )
+    for ordinal, uids in spec.unknown_manifest_ebs.items():
+        if any(n == ordinal for n, _ in sessions):
+            for uid in uids:
+                ghost = EbSpec(uid)
+                files.append(
+                    Deliverable(
+                        f"{ghost.file}.ms.calapply.txt", "calibration", _calapply(ghost, spec)
+                    )
+                )
+                files.append(
+                    Deliverable(
+                        f"{ghost.file}.ms.flagversions.tgz", "calibration", _flagversions(ghost)
                     )
                 )
     files.append(Deliverable(f"{m}.scriptForPI.py", "script", lambda: script_for_pi(spec).encode()))
@@ -179,10 +194,7 @@ def manifest_xml(spec: MousSpec) -> str:
         lines.append(f"    <session name={quoteattr(name)}>")
         lines.append(f'      <caltables name="{m}.{name}.caltables.tgz"/>')
         names = [eb.file for eb in ebs]
-        names += [
-            uid.replace("uid://", "uid___").replace("/", "_")
-            for uid in spec.unknown_manifest_ebs.get(ordinal, [])
-        ]
+        names += [to_file_form(uid) for uid in spec.unknown_manifest_ebs.get(ordinal, [])]
         for asdm in names:
             lines.append(f'      <asdm name="{asdm}.ms">')
             lines.append(f'        <finalflags name="{asdm}.ms.flagversions.tgz"/>')

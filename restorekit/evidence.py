@@ -1,0 +1,168 @@
+"""Everything the archive and NGAS say about one MOUS, gathered once (the I/O edge).
+
+:func:`gather` runs the archive queries and reads the delivered documents; the result feeds
+the pure rules of :mod:`restorekit.reconcile`. The survey builds the same :class:`Evidence`
+for many MOUSes at once from whole-table reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from . import queries
+from .errors import DocumentError, NgasError
+from .manifest import Manifest, choose_manifest, parse_manifest
+from .ngas import NgasStore
+from .ousstatus import OusStatus, parse_ousstatus
+from .scripts import DeliveredScript, parse_script
+
+MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class SchedBlock:
+    uid: str
+    name: str | None = None
+    status_uid: str | None = None
+    state: str | None = None
+
+
+@dataclass
+class Evidence:
+    """What is known about one MOUS. Plain Python values, so that rules run fast in bulk."""
+
+    mous: str
+    science_ebs: list[str] = field(default_factory=list)
+    qa0: dict[str, str | None] = field(default_factory=dict)
+    eb_start: dict[str, str | None] = field(default_factory=dict)
+    eb_schedblock: dict[str, str | None] = field(default_factory=dict)
+    schedblocks: list[SchedBlock] = field(default_factory=list)
+    products: dict[str, str] = field(default_factory=dict)
+    """NGAS file id -> file class."""
+    product_sizes: dict[str, int | None] = field(default_factory=dict)
+    project: dict[str, str | None] = field(default_factory=dict)
+    """``code``, ``uid``, ``title``, ``pi``."""
+    status: dict[str, str | None] = field(default_factory=dict)
+    """OBS_UNIT_SET_STATUS of the MOUS: ``project_status``, ``parent``, ``obs_project``,
+    ``part_id``, ``state``."""
+    aqua_ous: dict[str, str | None] = field(default_factory=dict)
+    """``obs_project``, ``part_id`` from AQUA_OUS."""
+    sous: str | None = None
+    ousstatus: OusStatus | None = None
+    ousstatus_problem: str | None = None
+    """``"missing"`` when the XML is NULL, else the parse error."""
+    documents_read: bool = False
+    manifest_name: str | None = None
+    manifest: Manifest | None = None
+    manifest_problem: str | None = None
+    restore_script: DeliveredScript | None = None
+    restore_script_problem: str | None = None
+    pipescript: DeliveredScript | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    """The query results, as DataFrames, for display."""
+
+
+def read_ousstatus(xml: str | None, mous: str) -> tuple[OusStatus | None, str | None]:
+    if xml is None or not xml.strip():
+        return None, MISSING
+    try:
+        return parse_ousstatus(xml, mous=mous), None
+    except DocumentError as exc:
+        return None, str(exc)
+
+
+def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidence:
+    """Run the archive queries for ``mous`` and, with a ``store``, read its documents.
+
+    Raises
+    ------
+    UnknownMousError
+        If no archive table mentions the MOUS.
+    """
+    uid = queries.require_known_mous(engine, mous)
+    tables = {
+        name: queries.run(name, engine, uid) for name in queries.QUERIES if name != "ousstatus_xml"
+    }
+    xml = queries.ousstatus_xml(engine, uid)
+    ev = Evidence(mous=uid, tables=tables)
+    ev.science_ebs = list(tables["execution_blocks"].asdm_uid)
+    qa0 = tables["qa0"]
+    ev.qa0 = dict(zip(qa0.execblockuid, qa0.qa0status, strict=True))
+    ev.eb_start = dict(zip(qa0.execblockuid, qa0.starttime, strict=True))
+    ev.eb_schedblock = dict(zip(qa0.execblockuid, qa0.schedblockuid, strict=True))
+    ev.schedblocks = [
+        SchedBlock(r.schedblock_uid, r.schedblock_name, _none(r.sbstatus_uid), _none(r.sb_state))
+        for r in tables["schedblocks"].itertuples()
+        if isinstance(r.schedblock_uid, str)
+    ]
+    products = tables["product_files"]
+    ev.products = dict(zip(products.ngas_file_id, products.file_class, strict=True))
+    ev.product_sizes = {
+        n: _none(s) for n, s in zip(products.ngas_file_id, products.stored_size, strict=True)
+    }
+    ev.project = _first(
+        tables["project"], code="project_code", uid="project_uid", title="title", pi="pi_name"
+    )
+    ev.status = _first(
+        tables["ous_status"],
+        project_status="obs_project_status_id",
+        parent="parent_obs_unit_set_status_id",
+        obs_project="obs_project_id",
+        part_id="domain_entity_id",
+        state="domain_entity_state",
+    )
+    ev.aqua_ous = _first(
+        tables["obs_unit_set"], obs_project="obsunitsetuid", part_id="obsunitsetpartid"
+    )
+    ev.sous = _first(tables["parent_chain"], sous="sous").get("sous")
+    ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, uid)
+    ev.manifest_name = choose_manifest(ev.products)
+    if store is not None:
+        read_documents(ev, store)
+    return ev
+
+
+def read_documents(ev: Evidence, store: NgasStore) -> None:
+    """Fetch and parse the manifest and delivered scripts named by the product list."""
+    ev.documents_read = True
+    if ev.manifest_name:
+        try:
+            ev.manifest = parse_manifest(store.read_bytes(ev.manifest_name), name=ev.manifest_name)
+        except (NgasError, DocumentError) as exc:
+            ev.manifest_problem = str(exc)
+    restore = _named(ev.products, ".casa_piperestorescript.py")
+    if restore:
+        try:
+            ev.restore_script = parse_script(
+                store.read_bytes(restore).decode(errors="replace"), name=restore
+            )
+        except (NgasError, DocumentError) as exc:
+            ev.restore_script_problem = str(exc)
+    pipescript = _named(ev.products, ".casa_pipescript.py")
+    if pipescript:
+        try:
+            ev.pipescript = parse_script(
+                store.read_bytes(pipescript).decode(errors="replace"), name=pipescript
+            )
+        except (NgasError, DocumentError):
+            ev.pipescript = None
+
+
+def _named(products: dict[str, str], suffix: str) -> str | None:
+    names = sorted(n for n in products if n.endswith(suffix))
+    preferred = [n for n in names if "cal" in n]
+    return (preferred or names or [None])[0]
+
+
+def _none(value: object):
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _first(frame: pd.DataFrame, **columns: str) -> dict[str, str | None]:
+    if frame.empty:
+        return {}
+    row = frame.iloc[0]
+    return {key: _none(row[col]) for key, col in columns.items()}

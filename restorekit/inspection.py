@@ -1,0 +1,50 @@
+"""One call from an MOUS uid to everything known about it and the plan to restore it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from .archive import connect
+from .evidence import Evidence, gather
+from .ngas import NgasStore, open_store
+from .plan import RestorePlan
+from .reconcile import reconcile
+
+
+@dataclass
+class Inspection:
+    """The evidence gathered for an MOUS and the plan the rules make of it."""
+
+    evidence: Evidence
+    plan: RestorePlan
+
+
+def inspect_mous(
+    mous: str,
+    *,
+    db: str | None = None,
+    ngas: str | None = None,
+    engine: Engine | None = None,
+    store: NgasStore | None = None,
+) -> Inspection:
+    """Gather the archive rows and delivered documents of ``mous`` and reconcile them.
+
+    Parameters
+    ----------
+    mous
+        The MOUS uid, ``uid://A001/X12a3/X80e`` or ``uid___A001_X12a3_X80e``.
+    db, ngas
+        Archive URL and NGAS location (see :func:`restorekit.archive.connect` and
+        :func:`restorekit.ngas.open_store`); ignored when ``engine``/``store`` are given.
+    """
+    engine = engine if engine is not None else connect(db)
+    store = store if store is not None else open_store(ngas)
+    evidence = gather(engine, mous, store)
+    return Inspection(evidence, reconcile(evidence))
+
+
+def plan_mous(mous: str, **kwargs) -> RestorePlan:
+    """The restore plan of ``mous``; keyword arguments as for :func:`inspect_mous`."""
+    return inspect_mous(mous, **kwargs).plan

@@ -1,0 +1,133 @@
+"""The pipeline manifest (``*pipeline_manifest.xml``) of a delivery."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import DocumentError
+from .xmlsafe import local, parse_xml
+
+MANIFEST_PATTERN = "*pipeline_manifest.xml"
+PREFERRED_PATTERN = "*cal*pipeline_manifest.xml"
+
+
+@dataclass(frozen=True)
+class ManifestAsdm:
+    name: str
+    """The ASDM's name as the manifest gives it, without ``.ms`` (``uid___A002_X..._X...``)."""
+    finalflags: str | None = None
+    applycmds: str | None = None
+
+
+@dataclass(frozen=True)
+class ManifestSession:
+    name: str
+    caltables: str | None
+    asdms: list[ManifestAsdm] = field(default_factory=list)
+    aux_caltables: str | None = None
+
+    @property
+    def number(self) -> int | None:
+        """``session_2`` -> 2; ``None`` for a name without a number (``default``)."""
+        head, _, tail = self.name.rpartition("_")
+        return int(tail) if head == "session" and tail.isdigit() else None
+
+
+@dataclass(frozen=True)
+class Manifest:
+    ous: str | None
+    casa_version: str | None
+    pipeline_version: str | None
+    procedure: str | None
+    sessions: list[ManifestSession]
+    restorescript: str | None = None
+    pipescript: str | None = None
+
+    def asdm_table(self) -> pd.DataFrame:
+        """One row per ASDM: ``asdm`` (file form), ``session``, ``finalflags``, ``applycmds``."""
+        rows = [
+            {
+                "asdm": a.name,
+                "session": s.name,
+                "finalflags": a.finalflags,
+                "applycmds": a.applycmds,
+            }
+            for s in self.sessions
+            for a in s.asdms
+        ]
+        return pd.DataFrame(rows, columns=["asdm", "session", "finalflags", "applycmds"])
+
+    def files(self) -> set[str]:
+        """Every product file the manifest names for the restore."""
+        out = {s.caltables for s in self.sessions}
+        out |= {a.finalflags for s in self.sessions for a in s.asdms}
+        out |= {a.applycmds for s in self.sessions for a in s.asdms}
+        return {f for f in out if f}
+
+
+def choose_manifest(names: Iterable[str]) -> str | None:
+    """The manifest a restore uses: one matching ``*cal*pipeline_manifest.xml`` if any."""
+    candidates = sorted(n for n in names if fnmatch.fnmatch(n, MANIFEST_PATTERN))
+    preferred = [n for n in candidates if fnmatch.fnmatch(n, PREFERRED_PATTERN)]
+    chosen = preferred or candidates
+    return chosen[0] if chosen else None
+
+
+def strip_ms(name: str) -> str:
+    return name[:-3] if name.endswith(".ms") else name
+
+
+def parse_manifest(text: str | bytes, *, name: str = "the manifest") -> Manifest:
+    """Parse a pipeline manifest.
+
+    Raises
+    ------
+    DocumentError
+        If it is malformed or not a ``piperesults`` document.
+    """
+    root = parse_xml(text, what=name)
+    if local(root.tag) != "piperesults":
+        raise DocumentError(f"{name} has root <{local(root.tag)}>, not <piperesults>")
+    ous = next((c for c in root if local(c.tag) == "ous"), None)
+    if ous is None:
+        raise DocumentError(f"{name} has no <ous> element")
+
+    def attr(tag: str) -> str | None:
+        node = next((c for c in ous if local(c.tag) == tag), None)
+        return node.get("name") if node is not None else None
+
+    sessions = [_session(node) for node in ous if local(node.tag) == "session"]
+    return Manifest(
+        ous=ous.get("name"),
+        casa_version=attr("casaversion"),
+        pipeline_version=attr("pipeline_version"),
+        procedure=attr("procedure_name"),
+        sessions=sessions,
+        restorescript=attr("restorescript"),
+        pipescript=attr("pipescript"),
+    )
+
+
+def _session(node) -> ManifestSession:
+    caltables = aux = None
+    asdms = []
+    for child in node:
+        tag = local(child.tag)
+        if tag == "caltables":
+            caltables = child.get("name")
+        elif tag == "aux_caltables":
+            aux = child.get("name")
+        elif tag == "asdm":
+            parts = {local(c.tag): c.get("name") for c in child}
+            asdms.append(
+                ManifestAsdm(
+                    strip_ms(child.get("name") or ""),
+                    parts.get("finalflags"),
+                    parts.get("applycmds"),
+                )
+            )
+    return ManifestSession(node.get("name") or "default", caltables, asdms, aux)

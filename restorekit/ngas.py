@@ -1,0 +1,172 @@
+"""Where products come from: a local directory of NGAS files, or an NGAS server over HTTP.
+
+:func:`open_store` picks one from a single setting: an explicit ``DIR_OR_URL``, then the
+``RESTOREKIT_NGAS`` environment variable, then the demo archive's store. Every file id is
+checked before use so that no name from the archive can leave its directory.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from .archive import mask_url_text
+from .errors import ConfigurationError, InputError, NgasError
+
+ENV_NGAS = "RESTOREKIT_NGAS"
+CHUNK = 1 << 20
+
+
+class TransientNgasError(NgasError):
+    """A failure worth retrying (timeout, connection reset, HTTP 5xx)."""
+
+
+class NgasStore(Protocol):
+    """A source of product files by NGAS file id."""
+
+    location: str
+
+    def read_bytes(self, file_id: str) -> bytes: ...
+
+    def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
+        """Chunks from ``offset``; the total size if known; whether ``offset`` was honoured."""
+        ...
+
+
+def check_file_id(file_id: object) -> str:
+    """Return ``file_id`` if it is a plain file name, else raise.
+
+    Raises
+    ------
+    InputError
+        For separators, ``..``, hidden names, control characters or overlong names.
+    """
+    if (
+        not isinstance(file_id, str)
+        or not file_id
+        or file_id in (".", "..")
+        or file_id.startswith(".")
+        or any(c in file_id for c in "/\\\0")
+        or any(ord(c) < 32 for c in file_id)
+        or len(file_id.encode()) > 255
+    ):
+        raise InputError(
+            f"NGAS file id {file_id!r} is not a plain file name; the archive entry is refused"
+        )
+    return file_id
+
+
+class LocalNgas:
+    """A directory holding one file per NGAS file id."""
+
+    def __init__(self, directory: Path | str) -> None:
+        self.directory = Path(directory)
+        self.location = str(self.directory)
+        if not self.directory.is_dir():
+            raise ConfigurationError(
+                f"NGAS store {self.location!r} is not a directory; give a directory or an "
+                "http(s):// NGAS URL"
+            )
+
+    def _path(self, file_id: str) -> Path:
+        return self.directory / check_file_id(file_id)
+
+    def read_bytes(self, file_id: str) -> bytes:
+        try:
+            return self._path(file_id).read_bytes()
+        except FileNotFoundError:
+            raise NgasError(f"{file_id} is not in the NGAS store {self.location}") from None
+
+    def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
+        path = self._path(file_id)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise NgasError(f"{file_id} is not in the NGAS store {self.location}") from None
+
+        def chunks() -> Iterator[bytes]:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                while block := handle.read(CHUNK):
+                    yield block
+
+        return chunks(), size, True
+
+
+class HttpNgas:
+    """An NGAS server: ``GET <base>/RETRIEVE?file_id=<id>``."""
+
+    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.location = mask_url_text(self.base_url)
+        self.timeout = timeout
+
+    def url(self, file_id: str) -> str:
+        query = urllib.parse.urlencode({"file_id": check_file_id(file_id)})
+        return f"{self.base_url}/RETRIEVE?{query}"
+
+    def _open(self, file_id: str, offset: int = 0):
+        request = urllib.request.Request(self.url(file_id))
+        if offset:
+            request.add_header("Range", f"bytes={offset}-")
+        try:
+            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NgasError(f"{file_id} is not in NGAS at {self.location} (HTTP 404)") from None
+            error = TransientNgasError if exc.code >= 500 else NgasError
+            raise error(f"NGAS at {self.location} refused {file_id}: HTTP {exc.code}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TransientNgasError(
+                f"NGAS at {self.location} cannot be reached ({reason}); check the URL and the "
+                "network"
+            ) from None
+
+    def read_bytes(self, file_id: str) -> bytes:
+        with self._open(file_id) as response:
+            try:
+                return response.read()
+            except OSError as exc:
+                raise TransientNgasError(f"reading {file_id} from NGAS failed ({exc})") from None
+
+    def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
+        response = self._open(file_id, offset)
+        partial = response.status == 206
+        length = response.headers.get("Content-Length")
+        total = None
+        if length is not None and length.isdigit():
+            total = int(length) + (offset if partial else 0)
+
+        def chunks() -> Iterator[bytes]:
+            with response:
+                try:
+                    while block := response.read(CHUNK):
+                        yield block
+                except OSError as exc:
+                    raise TransientNgasError(
+                        f"transfer of {file_id} from NGAS was cut ({exc})"
+                    ) from None
+
+        return chunks(), total, partial
+
+
+def open_store(setting: str | None = None) -> NgasStore:
+    """The NGAS store named by ``setting``, ``$RESTOREKIT_NGAS``, or the demo archive's."""
+    value = setting or os.environ.get(ENV_NGAS)
+    if not value or value == "demo":
+        from .demo import demo_archive
+
+        return LocalNgas(demo_archive().ngas)
+    if value.startswith(("http://", "https://")):
+        return HttpNgas(value)
+    if "://" in value:
+        raise ConfigurationError(
+            f"NGAS location {mask_url_text(value)!r} is neither a directory nor an http(s) URL"
+        )
+    return LocalNgas(value)

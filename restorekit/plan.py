@@ -1,0 +1,109 @@
+"""The restore plan: which EBs, under which session names, with which task, by which route."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from .findings import Finding, findings_table
+
+EB_COLUMNS = [
+    "eb",
+    "in_asa_science",
+    "ousstatus_session",
+    "ousstatus_part_id",
+    "manifest_session",
+    "in_restore_script",
+    "qa0",
+    "calapply",
+    "flagversions",
+    "restore",
+    "reason",
+]
+
+
+@dataclass
+class EbRow:
+    """One EB as every source sees it, and the verdict."""
+
+    eb: str
+    in_asa_science: bool = False
+    ousstatus_session: int | None = None
+    ousstatus_part_id: str | None = None
+    manifest_session: str | None = None
+    in_restore_script: bool = False
+    qa0: str | None = None
+    calapply: bool = False
+    flagversions: bool = False
+    restore: bool = False
+    reason: str = ""
+
+
+@dataclass
+class RestorePlan:
+    """What to restore for one MOUS and how.
+
+    Attributes
+    ----------
+    sessions
+        Manifest session name -> EB uids (archive form) in restore order.
+    route
+        ``"ppr"``, or ``"script"`` when the delivery needs data fixes a PPR cannot express.
+    task, ocorr_mode
+        ``hifa_restoredata``/``"ca"`` (interferometry) or ``hsd_restoredata``/``"ao"``.
+    """
+
+    mous: str
+    restorable: bool
+    route: str
+    sessions: dict[str, list[str]]
+    ebs: list[EbRow]
+    findings: list[Finding]
+    task: str = "hifa_restoredata"
+    ocorr_mode: str = "ca"
+    manifest: str | None = None
+    calibration_source: str | None = None
+    schedblock: str | None = None
+    sbstatus: str | None = None
+    schedblock_name: str | None = None
+    fixes: dict[str, object] | None = None
+    project: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    @property
+    def restore_ebs(self) -> list[tuple[str, str]]:
+        """``(eb, session name)`` in restore order."""
+        return [(eb, name) for name, ebs in self.sessions.items() for eb in ebs]
+
+    def eb_table(self) -> pd.DataFrame:
+        table = pd.DataFrame([asdict(r) for r in self.ebs], columns=EB_COLUMNS)
+        return table.astype({"ousstatus_session": "Int64"})
+
+    def findings_table(self) -> pd.DataFrame:
+        return findings_table(self.findings)
+
+    def to_dict(self) -> dict:
+        return {
+            "mous": self.mous,
+            "restorable": self.restorable,
+            "route": self.route,
+            "sessions": self.sessions,
+            "task": self.task,
+            "ocorr_mode": self.ocorr_mode,
+            "schedblock": self.schedblock,
+            "sbstatus": self.sbstatus,
+            "manifest": self.manifest,
+            "calibration_source": self.calibration_source,
+            "fixes": self.fixes,
+            "project": self.project,
+            "ebs": [asdict(r) for r in self.ebs],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)

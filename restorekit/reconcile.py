@@ -1,0 +1,498 @@
+"""The rules: from the evidence about an MOUS to a table of EBs, findings and a restore plan.
+
+Everything here is a pure function of an :class:`~restorekit.evidence.Evidence`; tests feed it
+directly, and the survey runs the very same rules over many MOUSes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from .evidence import MISSING, Evidence, SchedBlock
+from .findings import Finding
+from .manifest import choose_manifest
+from .plan import EbRow, RestorePlan
+from .uids import is_uid, parse_uid
+
+EXCLUDING_QA0 = {"SemiPass", "Fail"}
+RULED_OUT_SB_STATES = {"Deleted", "Broken"}
+SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
+_CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
+_EB_PRODUCT = re.compile(
+    r"^(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
+    r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
+)
+
+
+def session_number(name: str | None) -> int | None:
+    """``session_4`` -> 4; anything else -> ``None``."""
+    if name and name.startswith("session_") and name[8:].isdigit():
+        return int(name[8:])
+    return None
+
+
+def archive_uid(name: str) -> str:
+    """An EB named in a file (``uid___A002_X..``) in archive form, or the name unchanged."""
+    return parse_uid(name).archive if is_uid(name) else name
+
+
+def choose_schedblock(
+    schedblocks: list[SchedBlock], eb_schedblock: dict[str, str | None]
+) -> tuple[SchedBlock | None, Finding | None]:
+    """Pick the SchedBlock for the PPR: not Deleted or Broken, best state, most EBs."""
+    if not schedblocks:
+        return None, None
+    if len(schedblocks) == 1:
+        return schedblocks[0], None
+    counts: dict[str | None, int] = {}
+    for sb in eb_schedblock.values():
+        counts[sb] = counts.get(sb, 0) + 1
+    usable = [sb for sb in schedblocks if sb.state not in RULED_OUT_SB_STATES] or schedblocks
+
+    def rank(sb: SchedBlock) -> tuple[int, int, str]:
+        return (SB_STATE_RANK.get(sb.state or "", 3), -counts.get(sb.uid, 0), sb.uid)
+
+    ranked = sorted(usable, key=rank)
+    chosen = ranked[0]
+    listing = ", ".join(f"{sb.uid} ({sb.state or 'no state'})" for sb in schedblocks)
+    if len(ranked) > 1 and rank(ranked[1])[:2] == rank(chosen)[:2]:
+        return chosen, Finding(
+            "SCHEDBLOCK_AMBIGUOUS",
+            f"EBs name {len(schedblocks)} SchedBlocks ({listing}) and neither state nor EB "
+            f"count decides; {chosen.uid} is used; check which SchedBlock the PPR should name",
+        )
+    others = sorted({sb.state or "no state" for sb in schedblocks} - {chosen.state})
+    why = (
+        f"the others are {', '.join(others)}"
+        if len(usable) < len(schedblocks) or chosen.state != ranked[-1].state
+        else "it has the most EBs"
+    )
+    return chosen, Finding(
+        "MULTIPLE_SCHEDBLOCKS",
+        f"EBs name {len(schedblocks)} SchedBlocks: {listing}; {chosen.uid} "
+        f"({chosen.state}) is used because {why}",
+    )
+
+
+def _check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
+    xml = ev.ousstatus
+    if xml is None:
+        if ev.ousstatus_problem == MISSING:
+            findings.append(
+                Finding(
+                    "OUSSTATUS_MISSING",
+                    "the archive holds no OUSStatus XML for this MOUS, so EB-to-session mapping "
+                    "comes from the manifest and product list alone",
+                )
+            )
+        else:
+            findings.append(
+                Finding(
+                    "OUSSTATUS_MALFORMED",
+                    f"{ev.ousstatus_problem}; EB-to-session mapping comes from the manifest and "
+                    "product list alone",
+                )
+            )
+        return
+    in_xml = set(xml.session_of())
+    known = set(ev.science_ebs) | set(ev.qa0)
+    for eb in ev.science_ebs:
+        if eb not in in_xml:
+            findings.append(
+                Finding(
+                    "OUSSTATUS_EB_MISMATCH",
+                    f"EB {eb} is in ASA_SCIENCE but in no OUSStatus session",
+                    eb,
+                )
+            )
+    for eb in sorted(in_xml - known):
+        findings.append(
+            Finding(
+                "OUSSTATUS_EB_MISMATCH",
+                f"EB {eb} is in an OUSStatus session but the archive has no other record of it",
+                eb,
+            )
+        )
+    statuses = {sb.status_uid for sb in ev.schedblocks if sb.status_uid}
+    refs = [xml.refs.get("sbstatus")] + [s.sbstatus_ref for s in xml.sessions]
+    wrong = sorted({r for r in refs if r and statuses and r not in statuses})
+    if wrong:
+        findings.append(
+            Finding(
+                "OUSSTATUS_SBSTATUS_MISMATCH",
+                f"OUSStatus names SBStatus {', '.join(wrong)}, but the archive's SBStatus for this "
+                f"MOUS is {', '.join(sorted(statuses))}",
+            )
+        )
+    pairs = [
+        ("ProjectStatusRef", xml.refs.get("project_status"), ev.status.get("project_status")),
+        ("ObsUnitSetRef", xml.refs.get("obs_project"), ev.aqua_ous.get("obs_project")),
+        ("ObsUnitSetRef partId", xml.refs.get("part_id"), ev.aqua_ous.get("part_id")),
+        ("ContainingObsUnitSetRef", xml.refs.get("containing_ous"), ev.status.get("parent")),
+        ("OUSStatusEntity", xml.refs.get("ous_status"), ev.mous),
+    ]
+    for what, in_doc, in_db in pairs:
+        if in_doc and in_db and in_doc != in_db:
+            findings.append(
+                Finding(
+                    "OUSSTATUS_REFS_MISMATCH",
+                    f"OUSStatus {what} is {in_doc} but the archive says {in_db}",
+                )
+            )
+
+
+def _calibrated_from_manifest(ev: Evidence) -> list[tuple[str, str, list[str]]]:
+    """``(eb file name, session name, missing product files)`` from the manifest."""
+    out = []
+    for session in ev.manifest.sessions:  # type: ignore[union-attr]
+        caltables_missing = (
+            []
+            if session.caltables in ev.products
+            else [session.caltables or f"the caltables of {session.name}"]
+        )
+        for asdm in session.asdms:
+            missing = [f for f in (asdm.applycmds, asdm.finalflags) if f and f not in ev.products]
+            out.append((asdm.name, session.name, caltables_missing + missing))
+    return out
+
+
+def _calibrated_from_products(
+    ev: Evidence, session_of: dict[str, int], findings: list[Finding]
+) -> list[tuple[str, str | None, list[str]]]:
+    """The same, inferred from product file names when no manifest could be read."""
+    sessions = sorted(
+        {m.group(1) for n in ev.products if (m := _CALTABLES.search(n))},
+        key=lambda s: (session_number(s) is None, session_number(s) or 0),
+    )
+    kinds: dict[str, set[str]] = {}
+    for name in ev.products:
+        if m := _EB_PRODUCT.match(name):
+            kinds.setdefault(m.group(1), set()).add(m.group(2))
+    out = []
+    for eb in sorted(kinds, key=lambda e: (session_of.get(archive_uid(e), 0), e)):
+        ordinal = session_of.get(archive_uid(eb))
+        guess = f"session_{ordinal}" if ordinal else None
+        if guess not in sessions:
+            guess = sessions[0] if len(sessions) == 1 else None
+        missing = [
+            f"{eb}.ms.{k}" for k in ("calapply.txt", "flagversions.tgz") if k not in kinds[eb]
+        ]
+        out.append((eb, guess, missing))
+    if session_of and sessions and all(session_number(s) for s in sessions):
+        expected = {
+            f"session_{session_of[archive_uid(eb)]}"
+            for eb in kinds
+            if archive_uid(eb) in session_of
+        }
+        if expected and expected != set(sessions):
+            findings.append(
+                Finding(
+                    "SESSION_NUMBER_MISMATCH",
+                    f"the products hold caltables for {', '.join(sessions)}, but OUSStatus puts "
+                    f"the calibrated EBs in {', '.join(sorted(expected))}; the manifest's names "
+                    "are what the restore must use",
+                )
+            )
+    return out
+
+
+def _restore_task(ev: Evidence) -> tuple[str, str, bool]:
+    script = ev.restore_script.restore if ev.restore_script else None
+    procedure = ev.manifest.procedure if ev.manifest else None
+    total_power = bool(
+        (script and script.task.startswith("hsd"))
+        or (procedure and procedure.startswith("hsd"))
+        or any(".hsd_" in name for name in ev.products)
+    )
+    if total_power:
+        return "hsd_restoredata", "ao", True
+    if script and script.task != "hsd_restoredata":
+        return script.task, script.ocorr_mode or "ca", False
+    return "hifa_restoredata", "ca", False
+
+
+def _order(values: Iterable[str], start: dict[str, str | None], position: dict[str, int]):
+    return sorted(values, key=lambda eb: (position.get(eb, 1 << 30), start.get(eb) or "", eb))
+
+
+def reconcile(ev: Evidence) -> RestorePlan:
+    """Apply every rule to ``ev`` and return the plan with its EB table and findings."""
+    findings: list[Finding] = []
+    calibrated = any(c == "calibration" for c in ev.products.values())
+    if not calibrated:
+        findings.append(
+            Finding(
+                "NOT_CALIBRATED",
+                "the MOUS has no calibration products in NGAS: it was not pipeline-calibrated (or "
+                "its products were not archived), so there is nothing to restore",
+            )
+        )
+    _check_ousstatus(ev, findings)
+    session_of = ev.ousstatus.session_of() if ev.ousstatus else {}
+    part_of = {
+        eb: s.part_id for s in (ev.ousstatus.sessions if ev.ousstatus else []) for eb in s.ebs
+    }
+    position = {eb: i for i, eb in enumerate(session_of)}
+
+    manifest_name = ev.manifest_name or choose_manifest(ev.products)
+    if calibrated and manifest_name is None:
+        findings.append(
+            Finding(
+                "MANIFEST_MISSING",
+                "no *pipeline_manifest.xml among the products; hifa_restoredata needs it",
+            )
+        )
+    if ev.manifest is not None:
+        source = "manifest"
+        calibrated_ebs = _calibrated_from_manifest(ev)
+    else:
+        source = "products" if calibrated else None
+        if manifest_name and ev.documents_read:
+            findings.append(
+                Finding(
+                    "MANIFEST_UNREADABLE",
+                    f"{ev.manifest_problem or 'the manifest could not be read'}; the plan is "
+                    "inferred from the product list",
+                )
+            )
+        calibrated_ebs = _calibrated_from_products(ev, session_of, findings) if calibrated else []
+
+    task, ocorr_mode, total_power = _restore_task(ev)
+    if total_power:
+        findings.append(
+            Finding(
+                "TOTAL_POWER",
+                "a total-power (single-dish) MOUS: restored with hsd_restoredata "
+                "and ocorr_mode='ao'",
+            )
+        )
+
+    known = set(ev.science_ebs) | set(ev.qa0) | set(session_of)
+    rows: dict[str, EbRow] = {}
+    for name, session, missing in calibrated_ebs:
+        eb = archive_uid(name)
+        row = rows[eb] = _row(ev, eb, session_of, part_of)
+        row.manifest_session = session
+        row.calapply = f"{name}.ms.calapply.txt" in ev.products
+        row.flagversions = f"{name}.ms.flagversions.tgz" in ev.products
+        if eb not in known:
+            row.reason = (
+                "calibrated, but unknown to the archive (not in ASA_SCIENCE, "
+                "AQUA_EXECBLOCK or OUSStatus): its raw data cannot be located"
+            )
+            findings.append(
+                Finding(
+                    "CALIBRATED_EB_UNKNOWN",
+                    f"the {source} names EB {eb}, which the archive does not know; it is left out",
+                    eb,
+                )
+            )
+        elif missing:
+            row.reason = f"calibrated in {session}, but {', '.join(missing)} not in NGAS"
+            findings.append(
+                Finding(
+                    "PRODUCTS_MISSING",
+                    f"EB {eb} cannot be restored: {', '.join(missing)} not among the products",
+                    eb,
+                )
+            )
+        elif session is None:
+            row.reason = "calibrated, but its session cannot be told from the products"
+            findings.append(
+                Finding(
+                    "SESSION_NUMBER_MISMATCH",
+                    f"EB {eb} has calibration products but no session they can be matched to",
+                    eb,
+                )
+            )
+        else:
+            row.restore = True
+            row.reason = f"calibrated in {session}"
+            ordinal = session_of.get(eb)
+            number = session_number(session)
+            if source == "manifest" and ordinal and number and number != ordinal:
+                findings.append(
+                    Finding(
+                        "SESSION_NUMBER_MISMATCH",
+                        f"EB {eb} is in OUSStatus session {ordinal} but in manifest {session}; the "
+                        f"manifest's name {session} is used",
+                        eb,
+                    )
+                )
+                row.reason += f" (OUSStatus session {ordinal})"
+
+    for eb in _order(known - set(rows), ev.eb_start, position):
+        row = rows[eb] = _row(ev, eb, session_of, part_of)
+        if not calibrated:
+            row.reason = "the MOUS has no calibration products"
+        elif row.qa0 in EXCLUDING_QA0:
+            row.reason = f"not calibrated: QA0 {row.qa0}"
+            findings.append(
+                Finding(
+                    "EB_EXCLUDED_BY_QA0",
+                    f"EB {eb} is left out: QA0 was {row.qa0}, so the pipeline did not calibrate it",
+                    eb,
+                )
+            )
+        else:
+            row.reason = f"not calibrated, and QA0 ({row.qa0 or 'unknown'}) does not say why"
+            findings.append(
+                Finding(
+                    "EB_NOT_CALIBRATED_UNEXPLAINED",
+                    f"EB {eb} (QA0 {row.qa0 or 'unknown'}) is in the archive but was not "
+                    "calibrated, and nothing says why; check the delivery before restoring "
+                    "without it",
+                    eb,
+                )
+            )
+
+    restored = [r for r in rows.values() if r.restore]
+    sessions: dict[str, list[str]] = {}
+    for r in restored:
+        sessions.setdefault(r.manifest_session, []).append(r.eb)  # type: ignore[arg-type]
+    sessions = {
+        name: _order(ebs, ev.eb_start, position)
+        for name, ebs in sorted(
+            sessions.items(), key=lambda kv: (session_number(kv[0]) or 1 << 30, kv[0])
+        )
+    }
+    numbers = [session_number(s) for s in sessions]
+    if numbers and all(numbers) and numbers != list(range(1, len(numbers) + 1)):
+        absent = sorted(set(range(1, max(numbers))) - set(numbers))  # type: ignore[arg-type]
+        findings.append(
+            Finding(
+                "SESSION_NUMBERS_GAP",
+                f"the restored sessions are {', '.join(sessions)}; the PPR carries "
+                f"{', '.join(f'SESSION_{n}' for n in absent)} without restored EBs so that the "
+                "pipeline keeps the manifest's numbers",
+            )
+        )
+
+    schedblock, sb_finding = choose_schedblock(ev.schedblocks, ev.eb_schedblock)
+    if sb_finding:
+        findings.append(sb_finding)
+
+    fixes = _check_scripts(ev, rows, sessions, findings)
+    if calibrated and manifest_name and not restored:
+        findings.append(
+            Finding(
+                "NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored"
+            )
+        )
+    restorable = bool(calibrated and manifest_name and restored)
+    table = sorted(
+        rows.values(),
+        key=lambda r: (
+            r.ousstatus_session or session_number(r.manifest_session) or 1 << 30,
+            ev.eb_start.get(r.eb) or "",
+            r.eb,
+        ),
+    )
+    return RestorePlan(
+        mous=ev.mous,
+        restorable=restorable,
+        route="script" if fixes else "ppr",
+        sessions=sessions if restorable else {},
+        ebs=table,
+        findings=findings,
+        task=task,
+        ocorr_mode=ocorr_mode,
+        manifest=manifest_name,
+        calibration_source=source,
+        schedblock=schedblock.uid if schedblock else None,
+        sbstatus=schedblock.status_uid if schedblock else None,
+        schedblock_name=schedblock.name if schedblock else None,
+        fixes=fixes,
+        project=_project(ev),
+    )
+
+
+def _row(ev: Evidence, eb: str, session_of: dict[str, int], part_of: dict) -> EbRow:
+    return EbRow(
+        eb=eb,
+        in_asa_science=eb in set(ev.science_ebs),
+        ousstatus_session=session_of.get(eb),
+        ousstatus_part_id=part_of.get(eb),
+        qa0=ev.qa0.get(eb),
+    )
+
+
+def _check_scripts(
+    ev: Evidence, rows: dict[str, EbRow], sessions: dict[str, list[str]], findings: list[Finding]
+) -> dict[str, object] | None:
+    """Compare the delivered restore script with the plan; return the fixes it needs."""
+    if ev.restore_script_problem:
+        findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", ev.restore_script_problem))
+    script = ev.restore_script
+    if script is None:
+        return None
+    call = script.restore
+    delivered = set()
+    if call:
+        delivered = {
+            (archive_uid(v.rsplit("/", 1)[-1].removesuffix(".ms")), s)
+            for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
+        }
+        for eb, _ in delivered:
+            if eb in rows:
+                rows[eb].in_restore_script = True
+    planned = {(eb, name) for name, ebs in sessions.items() for eb in ebs}
+    if call and delivered != planned:
+        extra = sorted(f"{eb} ({s})" for eb, s in delivered - planned)
+        lacking = sorted(f"{eb} ({s})" for eb, s in planned - delivered)
+        findings.append(
+            Finding(
+                "RESTORE_SCRIPT_DISAGREES",
+                "the delivered restore script differs from the plan: "
+                + "; ".join(
+                    p
+                    for p in (
+                        f"it restores {', '.join(extra)}" if extra else "",
+                        f"it does not restore {', '.join(lacking)}" if lacking else "",
+                    )
+                    if p
+                ),
+            )
+        )
+    scripts = [s for s in (script, ev.pipescript) if s is not None]
+    if not any(s.has_fixes for s in scripts):
+        return None
+    fixed = sorted({archive_uid(v.removesuffix(".ms")) for s in scripts for _, v in s.fixes if v})
+    functions = sorted({fn for s in scripts for fn, _ in s.fixes} or {"fixsyscaltimes"})
+    modules = [m for s in scripts for m in s.fix_modules]
+    generation = next((s.casa_generation for s in scripts if s.casa_generation), None)
+    findings.append(
+        Finding(
+            "DATA_FIXES",
+            f"the delivery applies SACM/JAO data fixes ({', '.join(functions)} on "
+            f"{', '.join(fixed) or 'its EBs'}) that a PPR cannot express; restore with the script",
+        )
+    )
+    return {
+        "functions": functions,
+        "ebs": fixed,
+        "module": modules[0] if modules else None,
+        "casa": generation,
+    }
+
+
+def _project(ev: Evidence) -> dict[str, str | None]:
+    refs = ev.ousstatus.refs if ev.ousstatus else {}
+    return {
+        "code": ev.project.get("code"),
+        "title": ev.project.get("title"),
+        "pi": ev.project.get("pi"),
+        "obs_project": ev.aqua_ous.get("obs_project")
+        or ev.status.get("obs_project")
+        or ev.project.get("uid")
+        or refs.get("obs_project"),
+        "part_id": ev.aqua_ous.get("part_id") or ev.status.get("part_id") or refs.get("part_id"),
+        "project_status": ev.status.get("project_status") or refs.get("project_status"),
+        "ous_status": ev.mous,
+        "gous": ev.status.get("parent") or refs.get("containing_ous"),
+        "sous": ev.sous,
+        "state": ev.status.get("state") or refs.get("state"),
+        "casa_version": ev.manifest.casa_version if ev.manifest else None,
+        "pipeline_version": ev.manifest.pipeline_version if ev.manifest else None,
+    }

@@ -1,0 +1,120 @@
+import pytest
+
+from restorekit.demo import DEMO_MOUS, SEED_MOUS
+from restorekit.demo.documents import deliverables, manifest_xml, restore_script
+from restorekit.errors import DocumentError
+from restorekit.manifest import choose_manifest, parse_manifest
+from restorekit.ousstatus import parse_ousstatus
+from restorekit.scripts import parse_script
+
+SEED = DEMO_MOUS[SEED_MOUS]
+
+
+def test_seed_ousstatus_sessions_and_refs():
+    doc = parse_ousstatus(SEED.xml_text)
+    assert [s.ordinal for s in doc.sessions] == [1, 2]
+    assert [s.part_id for s in doc.sessions] == ["X00000000", "X00000001"]
+    assert doc.sessions[0].ebs == ("uid://A002/Xce574d/Xa33e",)
+    assert doc.sessions[1].ebs == ("uid://A002/Xcf92df/X3453",)
+    assert doc.sessions[1].start == "2018-07-10 10:34:32.962"
+    assert doc.sessions[1].sbstatus_ref == "uid://A001/X12a3/X80f"
+    assert doc.refs == {
+        "ous_status": "uid://A001/X12a3/X80e",
+        "containing_ous": "uid://A001/X12a3/X80d",
+        "project_status": "uid://A001/X1221/Xdfc",
+        "obs_project": "uid://A001/X1221/Xdf8",
+        "part_id": "X659301709",
+        "sbstatus": "uid://A001/X12a3/X80f",
+        "state": "Delivered",
+    }
+    table = doc.table()
+    assert list(table.ebs) == ["uid://A002/Xce574d/Xa33e", "uid://A002/Xcf92df/X3453"]
+
+
+def test_xml_entities_are_never_expanded(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET")
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret}">]>'
+        '<ouss:OUSStatus xmlns:ouss="Alma/Scheduling/OUSStatus" xmlns:val="Alma/ValueTypes">'
+        '<ouss:Session entityPartId="X0"><ouss:ExecBlockRef><val:ExecBlockId>&e;'
+        "</val:ExecBlockId></ouss:ExecBlockRef></ouss:Session></ouss:OUSStatus>"
+    )
+    with pytest.raises(DocumentError, match="declares a DTD"):
+        parse_ousstatus(xxe)
+
+
+def test_billion_laughs_is_refused():
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+        "<piperesults><ous name='x'><casaversion name='&c;'/></ous></piperesults>"
+    )
+    with pytest.raises(DocumentError, match="declares a DTD"):
+        parse_manifest(bomb)
+
+
+@pytest.mark.parametrize("text", ["<ouss:OUSStatus", "", "<a/>", "<?xml version='1.0'?>"])
+def test_bad_ousstatus_is_a_one_line_document_error(text):
+    with pytest.raises(DocumentError) as info:
+        parse_ousstatus(text, mous="uid://A001/X1/X2")
+    assert "\n" not in str(info.value)
+
+
+def test_manifest_shape():
+    manifest = parse_manifest(manifest_xml(SEED))
+    assert manifest.casa_version == "5.1.1-5"
+    assert manifest.procedure == "hifa_calimage"
+    assert [s.name for s in manifest.sessions] == ["session_2"]
+    session = manifest.sessions[0]
+    assert session.number == 2
+    assert session.caltables == "member.uid___A001_X12a3_X80e.session_2.caltables.tgz"
+    assert [a.name for a in session.asdms] == ["uid___A002_Xcf92df_X3453"]
+    assert session.asdms[0].applycmds == "uid___A002_Xcf92df_X3453.ms.calapply.txt"
+    assert manifest.asdm_table().session.tolist() == ["session_2"]
+
+
+def test_choose_manifest_prefers_cal():
+    names = [
+        "a.hifa_image.pipeline_manifest.xml",
+        "a.hifa_calimage.pipeline_manifest.xml",
+        "a.scriptForPI.py",
+    ]
+    assert choose_manifest(names) == "a.hifa_calimage.pipeline_manifest.xml"
+    assert choose_manifest(["x.pipeline_manifest.xml"]) == "x.pipeline_manifest.xml"
+    assert choose_manifest(["a.py"]) is None
+
+
+def test_seed_restore_script_is_read_with_its_fixes():
+    script = parse_script(restore_script(SEED))
+    assert script.restore.task == "hifa_restoredata"
+    assert script.restore.vis == ["uid___A002_Xcf92df_X3453"]
+    assert script.restore.session == ["session_2"]
+    assert script.restore.ocorr_mode == "ca"
+    assert script.fixes == [("fixsyscaltimes", "uid___A002_Xcf92df_X3453.ms")]
+    assert script.casa_generation == 5 and script.marked
+    assert script.imports[0].vis == ["../rawdata/uid___A002_Xcf92df_X3453"]
+
+
+def test_casa6_fix_import_and_plain_script():
+    casa6 = DEMO_MOUS["uid://A001/X1465/X1b2c"]
+    assert parse_script(restore_script(casa6)).casa_generation == 6
+    plain = parse_script(restore_script(DEMO_MOUS["uid://A001/X1284/X265f"]))
+    assert not plain.has_fixes and plain.restore.session == ["session_1"] * 3 + ["session_2"]
+
+
+def test_total_power_script():
+    tp = parse_script(restore_script(DEMO_MOUS["uid://A001/X1465/X4d7a"]))
+    assert tp.restore.task == "hsd_restoredata" and tp.restore.ocorr_mode == "ao"
+
+
+def test_script_is_never_executed_and_bad_python_is_an_error():
+    assert parse_script("import os\nos.system('rm -rf /')\n").restore is None
+    with pytest.raises(DocumentError, match="not valid Python"):
+        parse_script("h_init(\n", name="x.py")
+
+
+def test_deliverable_names_are_unique():
+    for spec in DEMO_MOUS.values():
+        names = [d.name for d in deliverables(spec)]
+        assert len(names) == len(set(names))

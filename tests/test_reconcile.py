@@ -1,0 +1,342 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restorekit.demo import DEMO_MOUS, DEMO_SPECS, SEED_MOUS
+from restorekit.demo.model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
+from restorekit.evidence import SchedBlock, gather
+from restorekit.inspection import inspect_mous
+from restorekit.ngas import HttpNgas, LocalNgas
+from restorekit.reconcile import choose_schedblock, reconcile
+
+from .helpers import evidence_for, plan_for
+
+EXPECTED = {
+    # mous: (restorable, route, sessions, codes)
+    SEED_MOUS: (
+        True,
+        "script",
+        {"session_2": ["uid://A002/Xcf92df/X3453"]},
+        {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP", "DATA_FIXES"},
+    ),
+    "uid://A001/X1284/X265f": (
+        True,
+        "ppr",
+        {
+            "session_1": [
+                "uid://A002/Xc7111c/X3979",
+                "uid://A002/Xc7111c/X409e",
+                "uid://A002/Xc7111c/X86a7",
+            ],
+            "session_2": ["uid://A002/Xc72427/X2dfe"],
+        },
+        set(),
+    ),
+    "uid://A001/X1296/X7c1": (False, "ppr", {}, {"NOT_CALIBRATED"}),
+    "uid://A001/X1301/X1a6": (True, "ppr", None, {"MULTIPLE_SCHEDBLOCKS"}),
+    "uid://A001/X1320/X2b4": (True, "ppr", None, set()),
+    "uid://A001/X133d/X5e1": (True, "ppr", None, {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP"}),
+    "uid://A001/X1465/X1b2c": (True, "script", None, {"DATA_FIXES"}),
+    "uid://A001/X1465/X2a10": (True, "ppr", None, {"OUSSTATUS_MISSING"}),
+    "uid://A001/X1465/X2b3e": (True, "ppr", None, {"OUSSTATUS_MALFORMED"}),
+    "uid://A001/X1465/X3c01": (
+        True,
+        "ppr",
+        {"session_1": ["uid://A002/Xe52a40/X30f"]},
+        {"CALIBRATED_EB_UNKNOWN"},
+    ),
+    "uid://A001/X1465/X4d7a": (True, "ppr", None, {"TOTAL_POWER"}),
+    "uid://A001/X1465/X5e0c": (
+        True,
+        "ppr",
+        {"session_2": ["uid://A002/Xe6f2d4/X2a8"], "session_3": ["uid://A002/Xe6f2d4/X44b"]},
+        {"SESSION_NUMBER_MISMATCH", "SESSION_NUMBERS_GAP"},
+    ),
+    "uid://A001/X1465/X6f19": (
+        True,
+        "ppr",
+        {"session_2": ["uid://A002/Xe7b3c0/X776"]},
+        {"EB_NOT_CALIBRATED_UNEXPLAINED", "SESSION_NUMBERS_GAP"},
+    ),
+}
+
+
+def test_every_demo_mous_is_expected():
+    assert set(EXPECTED) == set(DEMO_MOUS)
+
+
+@pytest.mark.parametrize("mous", sorted(EXPECTED))
+def test_demo_plans(mous, engine, demo):
+    restorable, route, sessions, codes = EXPECTED[mous]
+    plan = inspect_mous(mous, engine=engine, store=LocalNgas(demo.ngas)).plan
+    assert plan.restorable is restorable
+    assert plan.route == route
+    assert plan.codes == codes
+    if sessions is not None:
+        assert plan.sessions == sessions
+
+
+def test_seed_curveball_is_explained(engine, demo):
+    plan = inspect_mous(SEED_MOUS, engine=engine, store=LocalNgas(demo.ngas)).plan
+    info = [f for f in plan.findings if f.code == "EB_EXCLUDED_BY_QA0"]
+    assert len(info) == 1 and info[0].severity == "info"
+    assert "uid://A002/Xce574d/Xa33e" in info[0].message and "SemiPass" in info[0].message
+    rows = {r.eb: r for r in plan.ebs}
+    assert rows["uid://A002/Xce574d/Xa33e"].ousstatus_session == 1
+    assert rows["uid://A002/Xce574d/Xa33e"].restore is False
+    assert rows["uid://A002/Xcf92df/X3453"].manifest_session == "session_2"
+    assert rows["uid://A002/Xcf92df/X3453"].in_restore_script
+    assert plan.project["code"] == "2017.1.01347.S"
+    assert plan.project["gous"] == "uid://A001/X12a3/X80d"
+    assert plan.project["sous"] == "uid://A001/X12a3/X80c"
+    assert plan.schedblock == "uid://A001/X12a3/X804"
+    assert plan.sbstatus == "uid://A001/X12a3/X80f"
+    assert plan.fixes["casa"] == 5
+
+
+def test_severities_and_messages():
+    plan = plan_for(DEMO_MOUS["uid://A001/X1465/X3c01"])
+    (error,) = [f for f in plan.findings if f.code == "CALIBRATED_EB_UNKNOWN"]
+    assert error.severity == "error" and "uid://A002/Xd00bad/X1f" in error.message
+    plan = plan_for(DEMO_MOUS["uid://A001/X1465/X6f19"])
+    (warning,) = [f for f in plan.findings if f.code == "EB_NOT_CALIBRATED_UNEXPLAINED"]
+    assert warning.severity == "warning"
+
+
+def test_two_schedblocks_choice_is_explained():
+    plan = plan_for(DEMO_MOUS["uid://A001/X1301/X1a6"])
+    (finding,) = [f for f in plan.findings if f.code == "MULTIPLE_SCHEDBLOCKS"]
+    assert plan.schedblock == "uid://A001/X1301/X1a0"
+    assert "Deleted" in finding.message and "FullyObserved" in finding.message
+
+
+def test_choose_schedblock_rules():
+    a = SchedBlock("uid://A001/X1/X1", status_uid="s1", state="Suspended")
+    b = SchedBlock("uid://A001/X1/X2", status_uid="s2", state="FullyObserved")
+    c = SchedBlock("uid://A001/X1/X3", status_uid="s3", state="FullyObserved")
+    assert choose_schedblock([], {}) == (None, None)
+    assert choose_schedblock([a], {})[0] is a
+    chosen, finding = choose_schedblock([a, b], {})
+    assert chosen is b and finding.code == "MULTIPLE_SCHEDBLOCKS"
+    chosen, finding = choose_schedblock([b, c], {"e1": c.uid, "e2": c.uid, "e3": b.uid})
+    assert chosen is c and finding.code == "MULTIPLE_SCHEDBLOCKS" and "most EBs" in finding.message
+    chosen, finding = choose_schedblock([b, c], {})
+    assert finding.code == "SCHEDBLOCK_AMBIGUOUS"
+
+
+def test_xml_disagreeing_with_the_database():
+    spec = DEMO_MOUS["uid://A001/X1320/X2b4"]
+    ev = evidence_for(spec)
+    doc = spec.sessions  # noqa: F841 - the spec is unchanged; the evidence is edited
+    ev.schedblocks = [
+        SchedBlock(s.uid, s.name, "uid://A001/X9/X9", s.state) for s in ev.schedblocks
+    ]
+    ev.science_ebs = [*ev.science_ebs, "uid://A002/Xfff/X1"]
+    ev.status["project_status"] = "uid://A001/X9/X8"
+    codes = reconcile(ev).codes
+    assert {
+        "OUSSTATUS_SBSTATUS_MISMATCH",
+        "OUSSTATUS_EB_MISMATCH",
+        "OUSSTATUS_REFS_MISMATCH",
+    } <= codes
+
+
+def test_missing_manifest_is_not_restorable():
+    ev = evidence_for(DEMO_MOUS["uid://A001/X1284/X265f"])
+    ev.products = {n: c for n, c in ev.products.items() if "manifest" not in n}
+    ev.manifest_name = None
+    ev.manifest = None
+    plan = reconcile(ev)
+    assert not plan.restorable and "MANIFEST_MISSING" in plan.codes
+
+
+def test_products_missing_for_an_eb():
+    ev = evidence_for(DEMO_MOUS["uid://A001/X1284/X265f"])
+    del ev.products["uid___A002_Xc72427_X2dfe.ms.flagversions.tgz"]
+    plan = reconcile(ev)
+    assert "PRODUCTS_MISSING" in plan.codes
+    assert "uid://A002/Xc72427/X2dfe" not in sum(plan.sessions.values(), [])
+
+
+def test_unreachable_ngas_gives_findings_not_a_traceback(engine):
+    ev = gather(engine, "uid://A001/X1284/X265f", HttpNgas("http://127.0.0.1:9", timeout=2))
+    plan = reconcile(ev)
+    assert "MANIFEST_UNREADABLE" in plan.codes
+    assert plan.calibration_source == "products"
+    assert plan.restorable and len(plan.sessions) == 2
+
+
+def test_documents_off_gives_the_database_view():
+    plan = plan_for(DEMO_MOUS[SEED_MOUS], documents=False)
+    assert plan.sessions == {"session_2": ["uid://A002/Xcf92df/X3453"]}
+    assert plan.calibration_source == "products"
+
+
+def test_cli_plan_json_contract(demo):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restorekit.cli",
+            "plan",
+            SEED_MOUS,
+            "--db",
+            demo.url,
+            "--ngas",
+            str(demo.ngas),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    plan = json.loads(result.stdout)
+    assert plan["mous"] == SEED_MOUS and plan["restorable"] is True
+    assert plan["route"] in ("ppr", "script")
+    assert plan["sessions"] == {"session_2": ["uid://A002/Xcf92df/X3453"]}
+    for eb in plan["ebs"]:
+        assert {"eb", "restore", "ousstatus_session", "manifest_session", "qa0", "reason"} <= set(
+            eb
+        )
+    for finding in plan["findings"]:
+        assert finding["severity"] in ("info", "warning", "error")
+        assert finding["code"].isupper()
+
+
+def test_cli_plan_not_restorable_exits_zero(demo):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restorekit.cli",
+            "plan",
+            "uid://A001/X1296/X7c1",
+            "--db",
+            demo.url,
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0 and json.loads(result.stdout)["restorable"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--ngas", "/nonexistent/dir"], "is not a directory"),
+        (["--ngas", "ftp://x"], "neither a directory nor an http(s) URL"),
+    ],
+)
+def test_cli_plan_bad_ngas(demo, args, needle):
+    result = subprocess.run(
+        [sys.executable, "-m", "restorekit.cli", "plan", SEED_MOUS, "--db", demo.url, *args],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# --- property-based: session numbering -----------------------------------------------------
+
+QA0 = st.sampled_from(["Pass", "Pass", "Pass", "SemiPass", "Fail"])
+
+
+@st.composite
+def mous_specs(draw):
+    layout = draw(st.lists(st.lists(QA0, min_size=1, max_size=4), min_size=1, max_size=6))
+    sessions, serial = [], 0x100
+    for n, verdicts in enumerate(layout):
+        ebs = []
+        for k, qa0 in enumerate(verdicts):
+            ebs.append(
+                EbSpec(
+                    f"uid://A002/Xabc/X{serial:x}",
+                    qa0,
+                    f"2019-01-{n + 1:02d} {k:02d}:00:00.000",
+                    f"2019-01-{n + 1:02d} {k:02d}:40:00.000",
+                )
+            )
+            serial += 7
+        sessions.append(SessionSpec(ebs, f"X{n:08d}"))
+    return MousSpec(
+        mous="uid://A001/X1/X10",
+        gous="uid://A001/X1/Xf",
+        sous="uid://A001/X1/Xe",
+        project_uid="uid://A001/X1/X1",
+        project_code="2019.1.00001.S",
+        project_status="uid://A001/X1/X2",
+        part_id="X1",
+        sessions=sessions,
+        schedblocks=[SchedBlockSpec("uid://A001/X1/X8", "uid://A001/X1/X11")],
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(mous_specs(), st.booleans())
+def test_session_names_follow_ousstatus_ordinals(spec, documents):
+    plan = plan_for(spec, documents=documents)
+    expected = {
+        f"session_{n}": [eb.uid for eb in session.ebs if eb.qa0 == "Pass"]
+        for n, session in enumerate(spec.sessions, start=1)
+    }
+    expected = {k: v for k, v in expected.items() if v}
+    assert plan.sessions == expected
+    assert plan.restorable is bool(expected)
+    numbers = sorted(int(k.split("_")[1]) for k in expected)
+    gap = bool(numbers) and numbers != list(range(1, len(numbers) + 1))
+    assert ("SESSION_NUMBERS_GAP" in plan.codes) is gap
+    excluded = {eb.uid for s in spec.sessions for eb in s.ebs if eb.qa0 != "Pass"}
+    flagged = {f.eb for f in plan.findings if f.code == "EB_EXCLUDED_BY_QA0"}
+    assert flagged == (excluded if expected else set())
+    assert not plan.codes & {
+        "SESSION_NUMBER_MISMATCH",
+        "EB_NOT_CALIBRATED_UNEXPLAINED",
+        "CALIBRATED_EB_UNKNOWN",
+        "OUSSTATUS_EB_MISMATCH",
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(mous_specs(), st.integers(min_value=1, max_value=3))
+def test_shifted_manifest_numbers_are_kept_and_flagged(spec, shift):
+    spec.manifest_session_shift = shift
+    plan = plan_for(spec)
+    for name, ebs in plan.sessions.items():
+        for eb in ebs:
+            ordinal = next(
+                n for n, s in enumerate(spec.sessions, 1) if eb in [e.uid for e in s.ebs]
+            )
+            assert name == f"session_{ordinal + shift}"
+    assert ("SESSION_NUMBER_MISMATCH" in plan.codes) is bool(plan.sessions)
+
+
+def test_gather_and_bulk_agree_on_every_demo_mous(engine):
+    from restorekit.bulk import evidence_from_rows
+    from restorekit.demo.rows import rows_for
+
+    bulk = evidence_from_rows(rows_for(DEMO_SPECS))
+    for spec in DEMO_SPECS:
+        one = gather(engine, spec.mous)
+        other = bulk[spec.mous]
+        for name in (
+            "science_ebs",
+            "qa0",
+            "eb_start",
+            "eb_schedblock",
+            "schedblocks",
+            "products",
+            "project",
+            "status",
+            "aqua_ous",
+            "sous",
+            "ousstatus",
+            "ousstatus_problem",
+            "manifest_name",
+        ):
+            assert getattr(one, name) == getattr(other, name), (spec.mous, name)
