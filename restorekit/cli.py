@@ -91,6 +91,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    import json
+
+    from .prepare import prepare_restore
+    from .settings import SiteSettings
+
+    prepared = prepare_restore(
+        args.mous,
+        args.root,
+        db=args.db,
+        ngas=args.ngas,
+        fetch_raw=args.fetch_raw,
+        overwrite=args.overwrite,
+        jobs=args.jobs,
+        settings=SiteSettings.load(args.settings),
+        progress=None if not args.json else False,
+    )
+    if args.json:
+        print(json.dumps(prepared.to_dict(), indent=2))
+        return 0
+    print_plan(prepared.plan)
+    print(f"\nrestore area: {prepared.layout.mous_dir}{' (resumed)' if prepared.resumed else ''}")
+    print(f"PPR:            {prepared.layout.ppr}")
+    print(f"restore script: {prepared.layout.restore_script}")
+    print(f"run:            {prepared.layout.run_script} (route {prepared.plan.route})")
+    print(f"raw data:       {prepared.layout.rawdata_script}")
+    fetch = prepared.fetch
+    print(
+        f"products:       {len(fetch.names)} in products/ ({len(fetch.fetched)} transferred, "
+        f"{len(fetch.present)} already there, {fetch.bytes / 1e6:.1f} MB in "
+        f"{fetch.seconds:.1f} s)"
+    )
+    return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from . import queries
 
@@ -168,6 +203,36 @@ def build_parser() -> argparse.ArgumentParser:
     _ngas_option(p)
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
     p.set_defaults(handler=cmd_plan)
+
+    p = sub.add_parser(
+        "prepare",
+        help="write the restore area: layout, products, PPR, restore script, run helper",
+        description="Plan the restore of an MOUS and write its area under --root: "
+        "<project>/SOUS_*/GOUS_*/MOUS_*/{rawdata,working,products}, the products from NGAS, "
+        "the PPR (checked by reading it back as the pipeline does), the restore script and "
+        "working/run_restore.sh. Exit 3, writing nothing, when the MOUS cannot be restored.",
+    )
+    p.add_argument("mous", metavar="MOUS", help="MOUS uid, e.g. uid://A001/X12a3/X80e")
+    p.add_argument("--root", required=True, metavar="DIR", help="root of the restore areas")
+    _db_option(p)
+    _ngas_option(p)
+    p.add_argument(
+        "--fetch-raw",
+        action="store_true",
+        help="run asdmExportLight for the EBs to restore (when it is on PATH)",
+    )
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace the PPR and scripts of an existing area"
+    )
+    p.add_argument("--jobs", type=int, default=4, metavar="N", help="transfers at once (4)")
+    p.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="site settings (YAML): processing_site, "
+        "operator, casa, ...; default from RESTOREKIT_* variables",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(handler=cmd_prepare)
 
     p = sub.add_parser(
         "sql",

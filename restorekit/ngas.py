@@ -7,6 +7,7 @@ checked before use so that no name from the archive can leave its directory.
 
 from __future__ import annotations
 
+import http.client
 import os
 import urllib.error
 import urllib.parse
@@ -132,8 +133,10 @@ class HttpNgas:
         with self._open(file_id) as response:
             try:
                 return response.read()
-            except OSError as exc:
-                raise TransientNgasError(f"reading {file_id} from NGAS failed ({exc})") from None
+            except (OSError, http.client.HTTPException) as exc:
+                raise TransientNgasError(
+                    f"reading {file_id} from NGAS failed ({type(exc).__name__})"
+                ) from None
 
     def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
         response = self._open(file_id, offset)
@@ -148,9 +151,9 @@ class HttpNgas:
                 try:
                     while block := response.read(CHUNK):
                         yield block
-                except OSError as exc:
+                except (OSError, http.client.HTTPException) as exc:
                     raise TransientNgasError(
-                        f"transfer of {file_id} from NGAS was cut ({exc})"
+                        f"transfer of {file_id} from NGAS was cut ({type(exc).__name__})"
                     ) from None
 
         return chunks(), total, partial

@@ -1,0 +1,171 @@
+"""Fetching products from NGAS into a directory: several at once, resumable, verified.
+
+A file is written as ``<name>.part`` and renamed to ``<name>`` only once complete and of the
+size the archive records, so a final name never holds half a file. An interrupted run leaves
+the ``.part`` behind and the next run continues it where the server allows ranges.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .errors import NgasError
+from .ngas import NgasStore, TransientNgasError, check_file_id
+
+PART = ".part"
+
+
+@dataclass(frozen=True)
+class Product:
+    name: str
+    size: int | None = None
+    """``STORED_SIZE`` from the archive; ``None`` when unknown."""
+
+
+@dataclass
+class FetchReport:
+    fetched: list[str] = field(default_factory=list)
+    """Files transferred in this run (fully or resumed)."""
+    present: list[str] = field(default_factory=list)
+    """Files that were already complete and were not transferred again."""
+    resumed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.fetched + self.present)
+
+
+class SizeMismatchError(NgasError):
+    """A complete transfer does not have the size the archive records."""
+
+
+def fetch_products(
+    store: NgasStore,
+    products: Sequence[Product],
+    directory: Path,
+    *,
+    jobs: int = 4,
+    retries: int = 4,
+    backoff: float = 0.5,
+    progress: bool | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> FetchReport:
+    """Fetch ``products`` from ``store`` into ``directory``.
+
+    Parameters
+    ----------
+    jobs
+        Transfers at once.
+    retries, backoff
+        A transient failure (timeout, reset, HTTP 5xx) is retried ``retries`` times, waiting
+        ``backoff * 2**attempt`` seconds; the transfer resumes from what it already has.
+    progress
+        Show a progress bar; by default only when stderr is a terminal.
+
+    Raises
+    ------
+    NgasError
+        After every transfer has been tried, if any failed: naming them and what to do.
+    """
+    for product in products:
+        check_file_id(product.name)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = FetchReport()
+    lock = threading.Lock()
+    show = sys.stderr.isatty() if progress is None else progress
+    total = sum(p.size or 0 for p in products)
+    started = time.perf_counter()
+    with tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=not show,
+        desc="products",
+        file=sys.stderr,
+    ) as bar:
+
+        def advance(n: int) -> None:
+            with lock:
+                report.bytes += n
+                bar.update(n)
+
+        def one(product: Product) -> None:
+            try:
+                outcome = _fetch_one(store, product, directory, retries, backoff, sleep, advance)
+            except NgasError as exc:
+                with lock:
+                    report.failed[product.name] = str(exc)
+                return
+            with lock:
+                getattr(report, outcome if outcome != "resumed" else "fetched").append(product.name)
+                if outcome == "resumed":
+                    report.resumed.append(product.name)
+                if outcome == "present":
+                    bar.update(product.size or 0)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(one, products))
+    report.seconds = time.perf_counter() - started
+    if report.failed:
+        listing = "; ".join(f"{n}: {why}" for n, why in sorted(report.failed.items())[:3])
+        more = len(report.failed) - 3
+        raise NgasError(
+            f"{len(report.failed)} of {len(products)} products could not be fetched ({listing}"
+            f"{f'; and {more} more' if more > 0 else ''}); rerun to resume"
+        )
+    return report
+
+
+def _fetch_one(store, product, directory, retries, backoff, sleep, advance) -> str:
+    final = directory / product.name
+    part = directory / (product.name + PART)
+    if final.exists() and (product.size is None or final.stat().st_size == product.size):
+        return "present"
+    resumed = part.exists() and part.stat().st_size > 0
+    for attempt in range(retries + 1):
+        try:
+            _transfer(store, product, part, advance)
+            break
+        except TransientNgasError:
+            if attempt == retries:
+                raise
+            sleep(backoff * 2**attempt)
+    size = part.stat().st_size
+    if product.size is not None and size != product.size:
+        part.unlink()
+        raise SizeMismatchError(
+            f"{product.name} arrived with {size} bytes but the archive records {product.size}"
+        )
+    os.replace(part, final)
+    return "resumed" if resumed else "fetched"
+
+
+def _transfer(
+    store: NgasStore, product: Product, part: Path, advance: Callable[[int], None]
+) -> None:
+    offset = part.stat().st_size if part.exists() else 0
+    if product.size is not None and offset > product.size:
+        offset = 0
+    chunks, total, honoured = store.stream(product.name, offset)
+    with part.open("r+b" if offset and honoured else "wb") as handle:
+        if offset and honoured:
+            handle.seek(offset)
+        for chunk in chunks:
+            handle.write(chunk)
+            advance(len(chunk))
+        written = handle.tell()
+    if total is not None and written < total:
+        raise TransientNgasError(f"transfer of {product.name} stopped at {written} of {total}")

@@ -1,0 +1,204 @@
+"""From an MOUS uid to a restore area a processing site can run as it stands."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from . import __version__
+from .archive import describe
+from .errors import NotRestorableError, RestoreAreaError
+from .fetch import FetchReport, Product, fetch_products
+from .fsutil import atomic_write
+from .inspection import Inspection, inspect_mous
+from .layout import RestoreLayout
+from .ngas import NgasStore
+from .ppr import build_ppr, check_ppr
+from .queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
+from .scriptgen import rawdata_script, restore_script, run_script
+from .settings import SiteSettings
+from .uids import parse_uid
+
+FETCHED_CLASSES = set(CALIBRATION_CLASSES) | set(SCRIPT_CLASSES)
+
+
+@dataclass
+class PreparedRestore:
+    """A written restore area and what went into it."""
+
+    inspection: Inspection
+    layout: RestoreLayout
+    fetch: FetchReport
+    resumed: bool
+    rawdata: dict[str, str] = field(default_factory=dict)
+    """EB -> ``present``, ``exported``, ``failed: ...`` or ``pending`` (script written)."""
+
+    @property
+    def plan(self):
+        return self.inspection.plan
+
+    def to_dict(self) -> dict:
+        out = self.plan.to_dict()
+        out.update(
+            {
+                "root": str(self.layout.root),
+                "relative_path": self.layout.relative_path,
+                "restore_area": str(self.layout.mous_dir),
+                "ppr": str(self.layout.ppr),
+                "restore_script": str(self.layout.restore_script),
+                "run_script": str(self.layout.run_script),
+                "rawdata_script": str(self.layout.rawdata_script),
+                "products": self.fetch.names,
+                "products_transferred": sorted(self.fetch.fetched),
+                "rawdata": self.rawdata,
+                "resumed": self.resumed,
+            }
+        )
+        return out
+
+
+def plan_key(plan) -> str:
+    return hashlib.sha256(json.dumps(plan.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def not_restorable_reason(plan) -> str:
+    errors = [f.message for f in plan.findings if f.severity == "error"]
+    return errors[0] if errors else "no EB can be restored"
+
+
+def _claim(layout: RestoreLayout, plan, overwrite: bool) -> bool:
+    """Decide whether the area may be written; True when this run resumes an earlier one."""
+    if not layout.mous_dir.exists():
+        return False
+    try:
+        record = json.loads(layout.record.read_text())
+    except (OSError, ValueError):
+        record = {}
+    same = record.get("mous") == plan.mous and record.get("plan_key") == plan_key(plan)
+    if same:
+        return True
+    if overwrite:
+        return False
+    why = (
+        "was prepared from a different plan"
+        if record.get("mous") == plan.mous
+        else "was not made by restorekit for this MOUS"
+    )
+    raise RestoreAreaError(
+        f"restore area {layout.mous_dir} exists and {why}; rerun with --overwrite to replace "
+        "its PPR and scripts (complete products are kept)"
+    )
+
+
+def _write(path: Path, data: str | bytes, *, keep: bool, executable: bool = False) -> None:
+    if keep and path.exists():
+        return
+    atomic_write(path, data, executable=executable)
+
+
+def export_rawdata(plan, layout: RestoreLayout) -> dict[str, str]:
+    """Run ``asdmExportLight`` for each EB to restore that is not in ``rawdata/`` yet."""
+    tool = shutil.which("asdmExportLight")
+    status = {}
+    for eb, _ in plan.restore_ebs:
+        target = layout.rawdata / parse_uid(eb).file
+        if target.exists():
+            status[eb] = "present"
+        elif tool is None:
+            status[eb] = "pending: asdmExportLight is not on PATH; run export_rawdata.sh"
+        else:
+            done = subprocess.run(
+                [tool, "-d", "rawdata", eb], cwd=layout.mous_dir, capture_output=True, text=True
+            )
+            status[eb] = (
+                "exported"
+                if done.returncode == 0
+                else f"failed: {(done.stderr or done.stdout).strip()[-200:]}"
+            )
+    return status
+
+
+def prepare_restore(
+    mous: str,
+    root: str | Path,
+    *,
+    db: str | None = None,
+    ngas: str | None = None,
+    engine: Engine | None = None,
+    store: NgasStore | None = None,
+    settings: SiteSettings | None = None,
+    fetch_raw: bool = False,
+    overwrite: bool = False,
+    jobs: int = 4,
+    progress: bool | None = None,
+    inspection: Inspection | None = None,
+) -> PreparedRestore:
+    """Plan the restore of ``mous`` and write its area under ``root``.
+
+    Raises
+    ------
+    NotRestorableError
+        Before anything is written, when the plan says the MOUS cannot be restored.
+    RestoreAreaError
+        When the area exists from something else and ``overwrite`` is not set.
+    NgasError
+        When products could not be fetched (what was fetched is kept; a rerun resumes).
+    """
+    from .archive import connect
+    from .ngas import open_store
+
+    engine = engine if engine is not None else connect(db)
+    store = store if store is not None else open_store(ngas)
+    inspection = inspection or inspect_mous(mous, engine=engine, store=store)
+    plan = inspection.plan
+    if not plan.restorable:
+        raise NotRestorableError(f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}")
+    settings = settings or SiteSettings.load()
+    layout = RestoreLayout.for_plan(plan, root)
+    created = datetime.now(UTC)
+    ppr = build_ppr(plan, layout, settings, created=created)
+    check_ppr(ppr, plan)
+    resumed = _claim(layout, plan, overwrite)
+    layout.create()
+
+    ev = inspection.evidence
+    products = [
+        Product(name, ev.product_sizes.get(name))
+        for name, cls in sorted(ev.products.items())
+        if cls in FETCHED_CLASSES
+    ]
+    report = fetch_products(store, products, layout.products, jobs=jobs, progress=progress)
+
+    _write(layout.ppr, ppr, keep=resumed)
+    check_ppr(layout.ppr.read_bytes(), plan)
+    _write(layout.restore_script, restore_script(plan, created=created), keep=resumed)
+    _write(layout.run_script, run_script(plan, layout, settings), keep=resumed, executable=True)
+    _write(layout.rawdata_script, rawdata_script(plan, layout), keep=resumed, executable=True)
+    rawdata = (
+        export_rawdata(plan, layout)
+        if fetch_raw
+        else {
+            eb: "pending: run export_rawdata.sh (or prepare with --fetch-raw)"
+            for eb, _ in plan.restore_ebs
+        }
+    )
+    prepared = PreparedRestore(inspection, layout, report, resumed, rawdata)
+    record = {
+        "mous": plan.mous,
+        "plan_key": plan_key(plan),
+        "restorekit": __version__,
+        "prepared": created.isoformat(timespec="seconds"),
+        "database": describe(engine),
+        "ngas": store.location,
+        "plan": plan.to_dict(),
+        "products": report.names,
+    }
+    atomic_write(layout.record, json.dumps(record, indent=2) + "\n")
+    return prepared

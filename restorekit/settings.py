@@ -1,0 +1,62 @@
+"""Site settings: who and where a restore is prepared for, and how CASA is started.
+
+Nothing site-specific is written into code: values come from a YAML file (``--settings``),
+then ``RESTOREKIT_*`` environment variables, then these defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    processing_site: str = "Undefined"
+    operator: str = "Undefined"
+    mode: str = "CSV"
+    version: str = "Undefined"
+    observatory: str = "ALMA Joint Observatory"
+    telescope: str = "ALMA"
+    casa: str = "casa"
+    """The command that starts CASA with the pipeline."""
+    runpipeline: str = "runpipeline.py"
+    """The pipeline's PPR runner, as given to ``casa --pipeline -c``."""
+    logdir: str | None = None
+    """``SCIPIPE_LOGDIR``; default: ``<restore area>/logs``."""
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> SiteSettings:
+        """Defaults, overridden by ``RESTOREKIT_<FIELD>`` variables, then by the YAML file."""
+        settings = cls()
+        names = {f.name for f in fields(cls)}
+        env = {
+            n: os.environ[f"RESTOREKIT_{n.upper()}"]
+            for n in names
+            if f"RESTOREKIT_{n.upper()}" in os.environ
+        }
+        settings = replace(settings, **env)
+        if path is None:
+            return settings
+        try:
+            data = yaml.safe_load(Path(path).read_text()) or {}
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read settings file {str(path)!r} ({exc.strerror})"
+            ) from None
+        except yaml.YAMLError as exc:
+            raise ConfigurationError(
+                f"settings file {str(path)!r} is not valid YAML ({exc})"
+            ) from None
+        if not isinstance(data, dict) or set(data) - names:
+            unknown = sorted(set(data) - names) if isinstance(data, dict) else data
+            raise ConfigurationError(
+                f"settings file {str(path)!r} has unknown keys {unknown}; known keys are "
+                f"{', '.join(sorted(names))}"
+            )
+        return replace(settings, **{k: str(v) for k, v in data.items()})
