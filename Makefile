@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(BIN)/restorekit demo
 
 test: $(STAMP)
-	$(BIN)/ruff check restorekit tests
+	$(BIN)/ruff check restorekit tests benchmarks
 	$(BIN)/python -m pytest
 
 lab: $(STAMP)

@@ -126,6 +126,27 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ngas_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from .ngas_server import NgasServer
+
+    directory = args.directory
+    if directory is None:
+        from .demo import demo_archive
+
+        directory = demo_archive().ngas
+    with NgasServer(
+        directory, port=args.port, fail_after=args.cut_after, cut_transfers=args.cut_transfers
+    ) as server:
+        print(f"serving {directory} as NGAS at {server.url} (Ctrl-C stops)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from . import queries
 
@@ -233,6 +254,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=cmd_prepare)
+
+    p = sub.add_parser(
+        "ngas-serve",
+        help="serve a directory as an NGAS server on loopback (tests, demos, benchmarks)",
+        description="Answer GET /RETRIEVE?file_id=ID from DIR (default: the demo store) on "
+        "127.0.0.1, with byte ranges. Not for production.",
+    )
+    p.add_argument("directory", metavar="DIR", nargs="?")
+    p.add_argument("--port", type=int, default=7777)
+    p.add_argument("--cut-after", type=int, metavar="BYTES", help=argparse.SUPPRESS)
+    p.add_argument("--cut-transfers", type=int, default=0, help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_ngas_serve)
 
     p = sub.add_parser(
         "sql",

@@ -15,6 +15,14 @@ from .errors import InputError
 from .ngas import check_file_id
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that hangs up mid-transfer is normal here (interrupted fetches).
+        pass
+
+
 class NgasServer:
     """``with NgasServer(directory) as server: server.url`` serves until the block ends.
 
@@ -46,8 +54,7 @@ class NgasServer:
             def do_GET(self) -> None:
                 server._handle(self)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _QuietServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
     @property
