@@ -113,7 +113,8 @@ def _oracle_engine(parsed: URL, schema: str | None) -> Engine:
         connect_args["config_dir"] = os.environ["TNS_ADMIN"]
     clean = parsed.set(password=None, query=query)
     try:
-        engine = sa.create_engine(clean, connect_args=connect_args)
+        # Large fetches (the survey reads whole tables) in few network round trips.
+        engine = sa.create_engine(clean, connect_args=connect_args, arraysize=5000)
     except ModuleNotFoundError:
         raise ConfigurationError(
             "the Oracle driver is not installed; run `pip install 'restorekit[oracle]'`"

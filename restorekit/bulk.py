@@ -1,90 +1,160 @@
 """Evidence for many MOUSes at once, from whole rows of the archive tables.
 
-The rows are tuples in ``alma_schema.sql`` column order, keyed by lower-case table name: what
-one ``SELECT`` per table returns, or what :func:`restorekit.demo.rows.rows_for` makes. The
-per-MOUS grouping mirrors the queries of :mod:`restorekit.queries` (a test holds the two
-paths to the same evidence), so the survey applies the single-MOUS rules unchanged.
+Rows are tuples in ``alma_schema.sql`` column order, keyed by lower-case table name: what one
+``SELECT`` per table returns, or what :func:`restorekit.demo.rows.rows_for` makes. They are
+grouped by MOUS in an :class:`ArchiveIndex` (repeated strings interned, so a whole archive fits
+in memory), from which the evidence of each MOUS is assembled exactly as
+:func:`restorekit.evidence.gather` assembles it from the per-MOUS queries; a test holds the two
+paths to the same evidence, so the survey applies the single-MOUS rules unchanged.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .evidence import Evidence, SchedBlock, read_ousstatus
 from .manifest import choose_manifest
 
 Rows = Mapping[str, Sequence[tuple]]
+_intern = sys.intern
+
+
+def _i(value):
+    return _intern(value) if isinstance(value, str) else value
+
+
+class ArchiveIndex:
+    """Archive rows grouped for per-MOUS look-up. Feed it with :meth:`add`."""
+
+    def __init__(self) -> None:
+        self.science: dict[str, list[tuple]] = defaultdict(list)
+        self.projects: dict[str, tuple] = {}
+        self.products: dict[str, list[tuple]] = defaultdict(list)
+        self.aqua_ous: dict[str, tuple] = {}
+        self.status: dict[str, tuple] = {}
+        self.xml: dict[str, str | None] = {}
+        self.sbs_by_sb: dict[str, list[tuple]] = defaultdict(list)
+        self.sbs_by_parent: dict[str, list[tuple]] = defaultdict(list)
+        self.execblocks: dict[str, tuple] = {}
+        self.eb_by_sb: dict[str, list[tuple]] = defaultdict(list)
+        self._classes: dict[str, str] = {}
+
+    def add_science(self, rows: Iterable[tuple]) -> None:
+        """ASA_SCIENCE rows reduced to ``(mous, asdm, project, schedblock, name)``."""
+        science = self.science
+        for mous, asdm, project, sb, name in rows:
+            science[mous].append((asdm, project, sb, name))
+
+    @classmethod
+    def from_rows(cls, rows: Rows, *, keep_xml: bool = True) -> ArchiveIndex:
+        index = cls()
+        for table, values in rows.items():
+            index.add(table, values, keep_xml=keep_xml)
+        return index
+
+    def add(self, table: str, rows: Iterable[tuple], *, keep_xml: bool = True) -> None:
+        """Group ``rows`` of ``table`` (full rows in contract column order)."""
+        if table == "asa_science":
+            self.add_science((r[2], r[1], r[4], r[5], r[6]) for r in rows)
+        elif table == "asa_project":
+            for r in rows:
+                self.projects[r[0]] = (r[1], r[2], r[3])
+        elif table == "asa_product_files":
+            products, classes = self.products, self._classes
+            for r in rows:
+                # one str per class: a driver returns a new one for every row
+                products[r[0]].append((r[1], classes.setdefault(r[2], r[2]), r[3]))
+        elif table == "aqua_ous":
+            for r in rows:
+                self.aqua_ous[r[0]] = (r[1], r[2])
+        elif table == "obs_unit_set_status":
+            for r in rows:
+                uid = _intern(r[0])
+                self.status[uid] = (r[1], _i(r[2]), _i(r[3]), _i(r[4]), _i(r[5]))
+                if keep_xml and len(r) > 6:
+                    self.xml[uid] = r[6]
+        elif table == "sched_block_status":
+            for r in rows:
+                row = (r[0], _i(r[1]), _i(r[2]), _i(r[3]))
+                self.sbs_by_sb[row[1]].append(row)
+                self.sbs_by_parent[row[3]].append(row)
+        elif table == "aqua_execblock":
+            execblocks, eb_by_sb = self.execblocks, self.eb_by_sb
+            for r in rows:
+                execblocks[r[0]] = r
+                eb_by_sb[r[1]].append(r)
+        else:
+            raise ValueError(f"not a table of the contract: {table!r}")
+
+    def mouses(self) -> list[str]:
+        """Every MOUS with science data, sorted."""
+        return sorted(self.science)
+
+    def evidence(self, mous: str, xml: str | None = None) -> Evidence:
+        """The evidence of ``mous``; ``xml`` is its OUSStatus document (``None``: NULL)."""
+        ev = Evidence(mous=mous)
+        mine = self.science.get(mous, ())
+        ev.science_ebs = sorted({r[0] for r in mine})
+        sb_names = sorted(
+            {(r[2], r[3]) for r in mine if r[2] is not None}, key=lambda p: (p[0], p[1] or "")
+        )
+        schedblocks = []
+        for uid, name in sb_names:
+            for s in self.sbs_by_sb.get(uid) or ((None, uid, None, None),):
+                schedblocks.append(SchedBlock(uid, name, s[0], s[2]))
+        named = {uid for uid, _ in sb_names}
+        parented = self.sbs_by_parent.get(mous, ())
+        for r in parented:
+            if r[1] not in named:
+                schedblocks.append(SchedBlock(r[1], None, r[0], r[2]))
+        if len(schedblocks) > 1:
+            schedblocks.sort(key=lambda sb: (sb.uid, sb.status_uid or ""))
+        ev.schedblocks = schedblocks
+        execblocks, eb_by_sb = self.execblocks, self.eb_by_sb
+        ebs = [execblocks[e] for e in ev.science_ebs if e in execblocks]
+        for sb in named.union(r[1] for r in parented):
+            ebs.extend(eb_by_sb.get(sb, ()))
+        qa0, start, eb_sb = ev.qa0, ev.eb_start, ev.eb_schedblock
+        for r in ebs:
+            qa0[r[0]] = r[2]
+            start[r[0]] = r[3]
+            eb_sb[r[0]] = r[1]
+        for name, file_class, size in self.products.get(mous, ()):
+            ev.products[name] = file_class
+            ev.product_sizes[name] = size
+        project_uids = sorted({r[1] for r in mine})
+        if project_uids and project_uids[0] in self.projects:
+            code, title, pi = self.projects[project_uids[0]]
+            ev.project = {"code": code, "uid": project_uids[0], "title": title, "pi": pi}
+        if mous in self.aqua_ous:
+            obs_project, part_id = self.aqua_ous[mous]
+            ev.aqua_ous = {"obs_project": obs_project, "part_id": part_id}
+        s = self.status.get(mous)
+        if s is not None:
+            part_id, state, parent, project_status, obs_project = s
+            ev.status = {
+                "project_status": project_status,
+                "parent": parent,
+                "obs_project": obs_project,
+                "part_id": part_id,
+                "state": state,
+            }
+            grand = self.status.get(parent) if parent else None
+            ev.sous = grand[2] if grand else None
+        ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, mous)
+        ev.manifest_name = choose_manifest(ev.products)
+        return ev
+
+
+def iter_evidence(rows: Rows, mouses: Iterable[str] | None = None) -> Iterator[Evidence]:
+    """The evidence of each MOUS in ``mouses`` (default: all in ASA_SCIENCE), one at a time."""
+    index = ArchiveIndex.from_rows(rows)
+    for mous in list(dict.fromkeys(mouses)) if mouses is not None else index.mouses():
+        yield index.evidence(mous, index.xml.get(mous))
 
 
 def evidence_from_rows(rows: Rows, mouses: Iterable[str] | None = None) -> dict[str, Evidence]:
-    """Build the :class:`Evidence` of every MOUS in ``mouses`` (default: all in ASA_SCIENCE)."""
-    science = defaultdict(list)
-    for row in rows["asa_science"]:
-        science[row[2]].append(row)
-    wanted = list(dict.fromkeys(mouses)) if mouses is not None else sorted(science)
-    wanted_set = set(wanted)
-
-    projects = {r[0]: r for r in rows["asa_project"]}
-    products = defaultdict(list)
-    for r in rows["asa_product_files"]:
-        if r[0] in wanted_set:
-            products[r[0]].append(r)
-    aqua_ous = {r[0]: r for r in rows["aqua_ous"] if r[0] in wanted_set}
-    status = {r[0]: r for r in rows["obs_unit_set_status"]}
-    sbs_by_sb = defaultdict(list)
-    sbs_by_parent = defaultdict(list)
-    for r in rows["sched_block_status"]:
-        sbs_by_sb[r[1]].append(r)
-        sbs_by_parent[r[3]].append(r)
-    execblocks = {}
-    eb_by_sb = defaultdict(list)
-    for r in rows["aqua_execblock"]:
-        execblocks[r[0]] = r
-        eb_by_sb[r[1]].append(r)
-
-    out = {}
-    for mous in wanted:
-        ev = Evidence(mous=mous)
-        mine = science.get(mous, [])
-        ev.science_ebs = sorted({r[1] for r in mine})
-        sb_names = sorted(
-            {(r[5], r[6]) for r in mine if r[5] is not None}, key=lambda p: (p[0], p[1] or "")
-        )
-        for uid, name in sb_names:
-            for s in sbs_by_sb.get(uid) or [(None, uid, None, None, None)]:
-                ev.schedblocks.append(SchedBlock(uid, name, s[0], s[2]))
-        sb_uids = {uid for uid, _ in sb_names} | {r[1] for r in sbs_by_parent.get(mous, [])}
-        ebs = [execblocks[e] for e in ev.science_ebs if e in execblocks]
-        ebs += [r for sb in sb_uids for r in eb_by_sb.get(sb, [])]
-        for r in ebs:
-            ev.qa0[r[0]] = r[2]
-            ev.eb_start[r[0]] = r[3]
-            ev.eb_schedblock[r[0]] = r[1]
-        for r in products.get(mous, []):
-            ev.products[r[1]] = r[2]
-            ev.product_sizes[r[1]] = r[3]
-        project_uids = sorted({r[4] for r in mine})
-        if project_uids and project_uids[0] in projects:
-            p = projects[project_uids[0]]
-            ev.project = {"code": p[1], "uid": p[0], "title": p[2], "pi": p[3]}
-        if mous in aqua_ous:
-            a = aqua_ous[mous]
-            ev.aqua_ous = {"obs_project": a[1], "part_id": a[2]}
-        s = status.get(mous)
-        xml = None
-        if s is not None:
-            ev.status = {
-                "project_status": s[4],
-                "parent": s[3],
-                "obs_project": s[5],
-                "part_id": s[1],
-                "state": s[2],
-            }
-            xml = s[6]
-            parent = status.get(s[3]) if s[3] else None
-            ev.sous = parent[3] if parent else None
-        ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, mous)
-        ev.manifest_name = choose_manifest(ev.products)
-        out[mous] = ev
-    return out
+    """The evidence of every MOUS in ``mouses`` (default: all in ASA_SCIENCE)."""
+    return {ev.mous: ev for ev in iter_evidence(rows, mouses)}

@@ -147,6 +147,54 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
             return 0
 
 
+def cmd_survey(args: argparse.Namespace) -> int:
+    from . import archive
+    from .fsutil import atomic_write
+    from .survey import survey
+
+    engine = archive.connect(args.db, schema=args.schema)
+    mouses = None
+    if args.mous_file:
+        mouses = _read_mous_file(args.mous_file)
+    store = None
+    if args.deep:
+        from .ngas import open_store
+
+        store = open_store(args.ngas)
+    result = survey(engine, mouses, deep=args.deep, store=store, jobs=args.jobs)
+    print(
+        f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
+        f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "
+        f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
+    )
+    print(format_table(result.summary.drop(columns="meaning")))
+    if args.out:
+        from pathlib import Path
+
+        atomic_write(Path(args.out), result.table.to_csv(index=False))
+        print(f"per-MOUS table: {args.out}")
+    return 0
+
+
+def _read_mous_file(path: str) -> list[str]:
+    from .errors import InputError
+    from .uids import parse_uid
+
+    try:
+        lines = open(path).read().splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read MOUS file {path!r} ({exc.strerror})") from None
+    mouses = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            try:
+                mouses.append(parse_uid(text, what="MOUS uid").archive)
+            except InputError as exc:
+                raise InputError(f"{path}, line {number}: {exc}") from None
+    return mouses
+
+
 def cmd_sql(args: argparse.Namespace) -> int:
     from . import queries
 
@@ -168,9 +216,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_archive(args: argparse.Namespace) -> int:
-    from .demo import DEMO_SPECS, build_archive
+    import time
 
-    built = build_archive(args.directory, DEMO_SPECS)
+    from .demo import DEMO_SPECS, build_archive
+    from .errors import InputError
+
+    started = time.perf_counter()
+    if args.mous is None:
+        built = build_archive(args.directory, DEMO_SPECS)
+        what = f"the demo archive ({len(DEMO_SPECS)} MOUSes)"
+    else:
+        from .demo.synthetic import synthetic_specs
+
+        if args.mous < 1:
+            raise InputError(f"--mous {args.mous} must be at least 1")
+        built = build_archive(
+            args.directory, synthetic_specs(args.mous, args.seed), with_files=args.with_files
+        )
+        what = f"a synthetic archive of {args.mous:,} MOUSes (seed {args.seed})"
+    print(f"built {what} in {time.perf_counter() - started:.1f} s")
     print(f"archive: {built.database}\nNGAS store: {built.ngas}\nuse it with --db {built.url}")
     return 0
 
@@ -256,6 +320,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_prepare)
 
     p = sub.add_parser(
+        "survey",
+        help="how common is each oddity: classify every MOUS with the plan's findings",
+        description="Classify every MOUS of the archive (or those in --mous-file) with the "
+        "findings of the reconciliation, set-based; print the count and share per finding and "
+        "write the per-MOUS table with --out.",
+    )
+    _db_option(p)
+    p.add_argument("--mous-file", metavar="FILE", help="MOUS uids, one per line (# comments)")
+    p.add_argument(
+        "--deep",
+        action="store_true",
+        help="also read every manifest and script from NGAS (finds data fixes)",
+    )
+    _ngas_option(p)
+    p.add_argument(
+        "--jobs", type=int, default=8, metavar="N", help="concurrent NGAS reads with --deep (8)"
+    )
+    p.add_argument("--out", metavar="FILE.csv", help="write the per-MOUS table as CSV")
+    p.set_defaults(handler=cmd_survey)
+
+    p = sub.add_parser(
         "ngas-serve",
         help="serve a directory as an NGAS server on loopback (tests, demos, benchmarks)",
         description="Answer GET /RETRIEVE?file_id=ID from DIR (default: the demo store) on "
@@ -286,11 +371,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "demo-archive",
-        help="build the demo archive and NGAS store into DIR",
+        help="build the demo archive and NGAS store into DIR (or a synthetic one with --mous)",
         description="Build the embedded demo archive (SQLite, following "
-        "alma_schema.sql) and its NGAS store into DIR; safe to repeat.",
+        "alma_schema.sql) and its NGAS store into DIR; safe to repeat. With --mous N, build a "
+        "synthetic archive of N MOUSes with realistic shapes and oddities instead.",
     )
     p.add_argument("directory", metavar="DIR")
+    p.add_argument("--mous", type=int, metavar="N", help="synthetic archive of N MOUSes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic archive (0)")
+    p.add_argument(
+        "--with-files",
+        action="store_true",
+        help="also write the NGAS files of a synthetic archive (slow for large N)",
+    )
     p.set_defaults(handler=cmd_demo_archive)
 
     p = sub.add_parser(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,8 +10,8 @@ import pandas as pd
 from .errors import DocumentError
 from .xmlsafe import local, parse_xml
 
-MANIFEST_PATTERN = "*pipeline_manifest.xml"
-PREFERRED_PATTERN = "*cal*pipeline_manifest.xml"
+MANIFEST_SUFFIX = "pipeline_manifest.xml"
+"""Manifests match ``*pipeline_manifest.xml``; ``*cal*pipeline_manifest.xml`` is preferred."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +70,9 @@ class Manifest:
 
 def choose_manifest(names: Iterable[str]) -> str | None:
     """The manifest a restore uses: one matching ``*cal*pipeline_manifest.xml`` if any."""
-    candidates = sorted(n for n in names if fnmatch.fnmatch(n, MANIFEST_PATTERN))
-    preferred = [n for n in candidates if fnmatch.fnmatch(n, PREFERRED_PATTERN)]
+    # str methods rather than fnmatch: the survey calls this for every MOUS.
+    candidates = sorted(n for n in names if n.endswith(MANIFEST_SUFFIX))
+    preferred = [n for n in candidates if "cal" in n[: -len(MANIFEST_SUFFIX)]]
     chosen = preferred or candidates
     return chosen[0] if chosen else None
 

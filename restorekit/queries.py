@@ -58,7 +58,7 @@ class Query:
 
     name: str
     title: str
-    statement: Select
+    statement: Select | sa.CompoundSelect
 
     def sql(self, dialect: str = "oracle") -> str:
         """The SQL text for ``dialect`` (``"oracle"`` or ``"sqlite"``), bind variables shown."""
@@ -167,22 +167,36 @@ QUERIES: dict[str, Query] = {
         ),
         Query(
             "schedblocks",
-            "SchedBlocks with their SBStatus and state",
-            sa.select(
-                asa_science.c.schedblock_uid,
-                asa_science.c.schedblock_name,
-                _sb.c.status_entity_id.label("sbstatus_uid"),
-                _sb.c.domain_entity_state.label("sb_state"),
-            )
-            .distinct()
-            .join_from(
-                asa_science,
-                _sb,
-                _sb.c.domain_entity_id == asa_science.c.schedblock_uid,
-                isouter=True,
-            )
-            .where(asa_science.c.member_ouss_id == MOUS)
-            .order_by(asa_science.c.schedblock_uid),
+            "SchedBlocks with their SBStatus and state (of the EBs, and of the MOUS's status)",
+            sa.union(
+                sa.select(
+                    asa_science.c.schedblock_uid,
+                    asa_science.c.schedblock_name,
+                    _sb.c.status_entity_id.label("sbstatus_uid"),
+                    _sb.c.domain_entity_state.label("sb_state"),
+                )
+                .join_from(
+                    asa_science,
+                    _sb,
+                    _sb.c.domain_entity_id == asa_science.c.schedblock_uid,
+                    isouter=True,
+                )
+                .where(asa_science.c.member_ouss_id == MOUS),
+                sa.select(
+                    _sb.c.domain_entity_id,
+                    sa.null(),
+                    _sb.c.status_entity_id,
+                    _sb.c.domain_entity_state,
+                ).where(
+                    _sb.c.parent_obs_unit_set_status_id == MOUS,
+                    _sb.c.domain_entity_id.not_in(
+                        sa.select(asa_science.c.schedblock_uid).where(
+                            asa_science.c.member_ouss_id == MOUS,
+                            asa_science.c.schedblock_uid.is_not(None),
+                        )
+                    ),
+                ),
+            ).order_by("schedblock_uid", "sbstatus_uid"),
         ),
         Query(
             "qa0",

@@ -6,6 +6,7 @@ directly, and the survey runs the very same rules over many MOUSes.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -13,18 +14,19 @@ from .evidence import MISSING, Evidence, SchedBlock
 from .findings import Finding
 from .manifest import choose_manifest
 from .plan import EbRow, RestorePlan
-from .uids import is_uid, parse_uid
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 RULED_OUT_SB_STATES = {"Deleted", "Broken"}
 SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
 _CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
+_FILE_UID = re.compile(r"uid___([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)")
 _EB_PRODUCT = re.compile(
     r"^(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def session_number(name: str | None) -> int | None:
     """``session_4`` -> 4; anything else -> ``None``."""
     if name and name.startswith("session_") and name[8:].isdigit():
@@ -34,7 +36,8 @@ def session_number(name: str | None) -> int | None:
 
 def archive_uid(name: str) -> str:
     """An EB named in a file (``uid___A002_X..``) in archive form, or the name unchanged."""
-    return parse_uid(name).archive if is_uid(name) else name
+    m = _FILE_UID.fullmatch(name)
+    return f"uid://{m[1]}/{m[2]}/{m[3]}" if m else name
 
 
 def choose_schedblock(
@@ -161,17 +164,21 @@ def _calibrated_from_products(
     ev: Evidence, session_of: dict[str, int], findings: list[Finding]
 ) -> list[tuple[str, str | None, list[str]]]:
     """The same, inferred from product file names when no manifest could be read."""
-    sessions = sorted(
-        {m.group(1) for n in ev.products if (m := _CALTABLES.search(n))},
-        key=lambda s: (session_number(s) is None, session_number(s) or 0),
-    )
+    found: set[str] = set()
     kinds: dict[str, set[str]] = {}
     for name in ev.products:
-        if m := _EB_PRODUCT.match(name):
-            kinds.setdefault(m.group(1), set()).add(m.group(2))
+        # Cheap suffix tests first: the survey runs this over every product of the archive.
+        if name.endswith("caltables.tgz"):
+            if m := _CALTABLES.search(name):
+                found.add(m.group(1))
+        elif name.endswith(("calapply.txt", "flagversions.tgz")):
+            if m := _EB_PRODUCT.match(name):
+                kinds.setdefault(m.group(1), set()).add(m.group(2))
+    sessions = sorted(found, key=lambda s: (session_number(s) is None, session_number(s) or 0))
+    ordinals = {eb: session_of.get(archive_uid(eb)) for eb in kinds}
     out = []
-    for eb in sorted(kinds, key=lambda e: (session_of.get(archive_uid(e), 0), e)):
-        ordinal = session_of.get(archive_uid(eb))
+    for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
+        ordinal = ordinals[eb]
         guess = f"session_{ordinal}" if ordinal else None
         if guess not in sessions:
             guess = sessions[0] if len(sessions) == 1 else None
@@ -180,11 +187,7 @@ def _calibrated_from_products(
         ]
         out.append((eb, guess, missing))
     if session_of and sessions and all(session_number(s) for s in sessions):
-        expected = {
-            f"session_{session_of[archive_uid(eb)]}"
-            for eb in kinds
-            if archive_uid(eb) in session_of
-        }
+        expected = {f"session_{n}" for n in ordinals.values() if n}
         if expected and expected != set(sessions):
             findings.append(
                 Finding(
@@ -219,7 +222,8 @@ def _order(values: Iterable[str], start: dict[str, str | None], position: dict[s
 def reconcile(ev: Evidence) -> RestorePlan:
     """Apply every rule to ``ev`` and return the plan with its EB table and findings."""
     findings: list[Finding] = []
-    calibrated = any(c == "calibration" for c in ev.products.values())
+    calibrated = "calibration" in ev.products.values()
+    science = set(ev.science_ebs)
     if not calibrated:
         findings.append(
             Finding(
@@ -268,11 +272,11 @@ def reconcile(ev: Evidence) -> RestorePlan:
             )
         )
 
-    known = set(ev.science_ebs) | set(ev.qa0) | set(session_of)
+    known = science | set(ev.qa0) | set(session_of)
     rows: dict[str, EbRow] = {}
     for name, session, missing in calibrated_ebs:
         eb = archive_uid(name)
-        row = rows[eb] = _row(ev, eb, session_of, part_of)
+        row = rows[eb] = _row(ev, eb, science, session_of, part_of)
         row.manifest_session = session
         row.calapply = f"{name}.ms.calapply.txt" in ev.products
         row.flagversions = f"{name}.ms.flagversions.tgz" in ev.products
@@ -297,7 +301,7 @@ def reconcile(ev: Evidence) -> RestorePlan:
                     eb,
                 )
             )
-        elif session is None:
+        elif session is None and session_of:
             row.reason = "calibrated, but its session cannot be told from the products"
             findings.append(
                 Finding(
@@ -306,6 +310,11 @@ def reconcile(ev: Evidence) -> RestorePlan:
                     eb,
                 )
             )
+        elif session is None:
+            # No OUSStatus and no manifest: calibrated, but which session only the manifest
+            # can tell (OUSSTATUS_MISSING/MALFORMED already says so).
+            row.restore = True
+            row.reason = "calibrated; its session needs the manifest (no OUSStatus)"
         else:
             row.restore = True
             row.reason = f"calibrated in {session}"
@@ -323,7 +332,7 @@ def reconcile(ev: Evidence) -> RestorePlan:
                 row.reason += f" (OUSStatus session {ordinal})"
 
     for eb in _order(known - set(rows), ev.eb_start, position):
-        row = rows[eb] = _row(ev, eb, session_of, part_of)
+        row = rows[eb] = _row(ev, eb, science, session_of, part_of)
         if not calibrated:
             row.reason = "the MOUS has no calibration products"
         elif row.qa0 in EXCLUDING_QA0:
@@ -350,7 +359,8 @@ def reconcile(ev: Evidence) -> RestorePlan:
     restored = [r for r in rows.values() if r.restore]
     sessions: dict[str, list[str]] = {}
     for r in restored:
-        sessions.setdefault(r.manifest_session, []).append(r.eb)  # type: ignore[arg-type]
+        if r.manifest_session:
+            sessions.setdefault(r.manifest_session, []).append(r.eb)
     sessions = {
         name: _order(ebs, ev.eb_start, position)
         for name, ebs in sorted(
@@ -369,7 +379,9 @@ def reconcile(ev: Evidence) -> RestorePlan:
             )
         )
 
-    schedblock, sb_finding = choose_schedblock(ev.schedblocks, ev.eb_schedblock)
+    named = set(ev.eb_schedblock.values()) | {sb.uid for sb in ev.schedblocks if sb.name}
+    candidates = [sb for sb in ev.schedblocks if sb.uid in named] or ev.schedblocks
+    schedblock, sb_finding = choose_schedblock(candidates, ev.eb_schedblock)
     if sb_finding:
         findings.append(sb_finding)
 
@@ -408,10 +420,12 @@ def reconcile(ev: Evidence) -> RestorePlan:
     )
 
 
-def _row(ev: Evidence, eb: str, session_of: dict[str, int], part_of: dict) -> EbRow:
+def _row(
+    ev: Evidence, eb: str, science: set[str], session_of: dict[str, int], part_of: dict
+) -> EbRow:
     return EbRow(
         eb=eb,
-        in_asa_science=eb in set(ev.science_ebs),
+        in_asa_science=eb in science,
         ousstatus_session=session_of.get(eb),
         ousstatus_part_id=part_of.get(eb),
         qa0=ev.qa0.get(eb),

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+
 from lxml import etree
 
 from .errors import DocumentError
 
+_local = threading.local()
+
 
 def _parser() -> etree.XMLParser:
+    """One parser per thread (lxml parsers must not be shared between threads)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _new_parser()
+    return parser
+
+
+def _new_parser() -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -42,4 +54,4 @@ def parse_xml(text: str | bytes, *, what: str) -> etree._Element:
 
 def local(tag: object) -> str:
     """An element's tag without its namespace (``{Alma/...}Session`` -> ``Session``)."""
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
+    return tag[tag.rfind("}") + 1 :] if type(tag) is str else ""

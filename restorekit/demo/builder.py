@@ -68,14 +68,18 @@ def write_ngas(directory: Path, specs: Iterable[MousSpec]) -> dict[str, int]:
     return sizes
 
 
-def build_archive(directory: Path | str, specs: Iterable[MousSpec]) -> DemoArchive:
+def build_archive(
+    directory: Path | str, specs: Iterable[MousSpec], *, with_files: bool = True
+) -> DemoArchive:
     """Build the archive and NGAS store of ``specs`` into ``directory``.
 
     Everything is written beside the target first and moved into place at the end, so an
     interrupted build leaves the previous archive (or nothing) behind, never half of one.
+    Without ``with_files`` only the database is written (products then have no
+    ``STORED_SIZE``), as suits synthetic archives of many MOUSes.
     """
     target = Path(directory)
-    specs = list(specs)
+    specs = list(specs) if with_files else specs
     try:
         target.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
@@ -85,11 +89,15 @@ def build_archive(directory: Path | str, specs: Iterable[MousSpec]) -> DemoArchi
             "directory"
         ) from None
     try:
-        sizes = write_ngas(work / NGAS_NAME, specs)
+        if with_files:
+            sizes = write_ngas(work / NGAS_NAME, specs)
+        else:
+            (work / NGAS_NAME).mkdir()
+            sizes = {}
         rows = empty_rows()
         seen: set[str] = set()
         for spec in specs:
-            add_mous(rows, spec, sizes=sizes.get, seen_projects=seen)
+            add_mous(rows, spec, sizes=sizes.get if with_files else None, seen_projects=seen)
         write_database(work / DATABASE_NAME, rows)
         _move_into_place(work, target)
     finally:

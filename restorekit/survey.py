@@ -1,0 +1,404 @@
+"""How common is each oddity? Every MOUS classified with the findings of the single-MOUS rules.
+
+Set-based: the archive is read with a fixed number of queries whatever the number of MOUSes
+(one ``SELECT`` per table for a whole-archive survey; IN-lists of at most 1000 uids, as Oracle
+allows, for a list of MOUSes), then each MOUS's evidence is assembled in memory and passed to
+:func:`restorekit.reconcile.reconcile`, the same function ``restorekit plan`` uses.
+
+Without ``deep`` only the archive tables are read, so findings that need the delivered
+documents (``from_database=False`` in :data:`restorekit.findings.CODES`) are not reported;
+``deep=True`` fetches each manifest and script through the NGAS store, concurrently.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import resource
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from . import schema
+from .archive import RoundTrips, translate_errors
+from .bulk import ArchiveIndex, iter_evidence
+from .evidence import Evidence, read_documents
+from .findings import CODES
+from .ngas import NgasStore
+from .plan import RestorePlan
+from .reconcile import reconcile
+from .uids import parse_uid
+
+IN_LIST_LIMIT = 1000
+WHOLE_TABLE_THRESHOLD = 5000
+"""Above this many MOUSes, whole tables are read and filtered in memory."""
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class SurveyResult:
+    """Per-MOUS table, summary per finding, and what it cost."""
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    round_trips: int
+    seconds: float
+    deep: bool
+    processes: int = 1
+    worker_peak_mb: list[float] = field(default_factory=list)
+    """Peak memory of each worker process (MB), when the survey forked workers."""
+
+    @property
+    def mous_per_second(self) -> float:
+        return len(self.table) / self.seconds if self.seconds else float("inf")
+
+    def mouses_with(self, code: str) -> list[str]:
+        return list(self.table.loc[self.table[code], "mous"]) if code in self.table else []
+
+
+def survey_codes(deep: bool) -> list[str]:
+    """The finding codes a survey reports: all with ``deep``, else those the tables show."""
+    return [c.name for c in CODES.values() if deep or c.from_database]
+
+
+def _select(table: sa.Table) -> sa.Select:
+    return sa.select(*table.columns)
+
+
+def _fetch(conn, stmt, **params) -> list[tuple]:
+    return [tuple(r) for r in conn.execute(stmt, params)]
+
+
+def _stream(conn, stmt, batch: int = 20_000) -> Iterator[list[tuple]]:
+    """Rows as plain tuples straight from the driver's cursor, a batch at a time: no
+    per-row SQLAlchemy objects, so reading costs what the raw floor costs."""
+    result = conn.execute(stmt)
+    try:
+        while rows := result.cursor.fetchmany(batch):
+            yield rows
+    finally:
+        result.close()
+
+
+def _text(value):
+    return value.read() if hasattr(value, "read") else value  # an Oracle CLOB as a LOB
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), IN_LIST_LIMIT):
+        yield list(values[start : start + IN_LIST_LIMIT])
+
+
+STREAMED_TABLES = (
+    "asa_project",
+    "asa_product_files",
+    "aqua_ous",
+    "aqua_execblock",
+    "sched_block_status",
+)
+
+
+def _in_part(part: int, parts: int):
+    if parts == 1:
+        return lambda mous: True
+    return lambda mous: zlib.crc32(mous.encode()) % parts == part
+
+
+def _partition_filter(index: ArchiveIndex, wanted: set[str]):
+    """Keep only the rows a worker's MOUSes need, so that workers split the memory too."""
+    ebs = {r[0] for rows in index.science.values() for r in rows}
+    schedblocks = {r[2] for rows in index.science.values() for r in rows if r[2]}
+
+    def keep(table: str, rows: list[tuple]) -> list[tuple]:
+        if table in ("asa_product_files", "aqua_ous"):
+            return [r for r in rows if r[0] in wanted]
+        if table == "sched_block_status":
+            kept = [r for r in rows if r[3] in wanted or r[1] in schedblocks]
+            schedblocks.update(r[1] for r in kept)
+            return kept
+        if table == "aqua_execblock":
+            return [r for r in rows if r[0] in ebs or r[1] in schedblocks]
+        return rows
+
+    return keep
+
+
+def stream_archive(engine: Engine, *, part: int = 0, parts: int = 1) -> Iterator[Evidence]:
+    """The evidence of every MOUS in ASA_SCIENCE, reading each table once, in batches.
+
+    Eight statements in all: one per table, and the OUSStatus table twice (its small columns
+    first, then the XML, which is parsed and dropped MOUS by MOUS so that the documents of
+    the whole archive are never in memory together). With ``parts`` > 1 only the MOUSes of
+    partition ``part`` (a stable hash of the uid) are kept, so that workers share the load.
+    """
+    index = ArchiveIndex()
+    mine = _in_part(part, parts)
+    status = schema.obs_unit_set_status
+    with translate_errors(engine), engine.connect() as conn:
+        science = schema.asa_science.c
+        distinct = sa.select(
+            science.member_ouss_id,
+            science.asdm_uid,
+            science.project_uid,
+            science.schedblock_uid,
+            science.schedblock_name,
+        ).distinct()
+        for rows in _stream(conn, distinct):
+            index.add_science(r for r in rows if mine(r[0]))
+        wanted = set(index.science)
+        keep = _partition_filter(index, wanted) if parts > 1 else None
+        for name in STREAMED_TABLES:
+            for rows in _stream(conn, _select(schema.metadata.tables[name])):
+                index.add(name, keep(name, rows) if keep else rows)
+        meta = sa.select(*[c for c in status.columns if c.name != "xml"])
+        for rows in _stream(conn, meta):
+            index.add("obs_unit_set_status", rows, keep_xml=False)
+        documents = sa.select(status.c.status_entity_id, status.c.xml).where(
+            status.c.xml.is_not(None)
+        )
+        for rows in _stream(conn, documents, batch=2_000):  # a few MB of XML at a time
+            for uid, xml in rows:
+                if uid in wanted:
+                    wanted.discard(uid)
+                    yield index.evidence(uid, _text(xml))
+    for uid in sorted(wanted):
+        yield index.evidence(uid, None)
+
+
+def read_tables(engine: Engine, mouses: Sequence[str]) -> dict[str, list[tuple]]:
+    """The rows a survey of ``mouses`` needs, by IN-lists of at most 1000 uids.
+
+    The number of statements grows only with ``len(mouses) / 1000``.
+    """
+    t = schema
+    ids = sa.bindparam("ids", expanding=True)
+    rows: dict[str, list[tuple]] = {name: [] for name in schema.metadata.tables}
+    with translate_errors(engine), engine.connect() as conn:
+
+        def read(table: sa.Table, column: sa.Column, values: Iterable[str]) -> None:
+            for chunk in _chunks(sorted(values)):
+                rows[table.name] += _fetch(conn, _select(table).where(column.in_(ids)), ids=chunk)
+
+        read(t.asa_science, t.asa_science.c.member_ouss_id, mouses)
+        read(t.asa_product_files, t.asa_product_files.c.asa_mous_uid, mouses)
+        read(t.aqua_ous, t.aqua_ous.c.ous_status_entity_id, mouses)
+        read(t.obs_unit_set_status, t.obs_unit_set_status.c.status_entity_id, mouses)
+        read(t.sched_block_status, t.sched_block_status.c.parent_obs_unit_set_status_id, mouses)
+        science = rows["asa_science"]
+        read(t.asa_project, t.asa_project.c.project_uid, {r[4] for r in science})
+        read(
+            t.sched_block_status,
+            t.sched_block_status.c.domain_entity_id,
+            {r[5] for r in science if r[5]} - {r[1] for r in rows["sched_block_status"]},
+        )
+        read(
+            t.obs_unit_set_status,
+            t.obs_unit_set_status.c.status_entity_id,
+            {r[3] for r in rows["obs_unit_set_status"] if r[3]} - set(mouses),
+        )
+        read(t.aqua_execblock, t.aqua_execblock.c.execblockuid, {r[1] for r in science})
+        read(
+            t.aqua_execblock,
+            t.aqua_execblock.c.schedblockuid,
+            {r[5] for r in science if r[5]} | {r[1] for r in rows["sched_block_status"]},
+        )
+    rows["aqua_execblock"] = list(dict.fromkeys(rows["aqua_execblock"]))
+    rows["sched_block_status"] = list(dict.fromkeys(rows["sched_block_status"]))
+    rows["obs_unit_set_status"] = [tuple(map(_text, r)) for r in rows["obs_unit_set_status"]]
+    return rows
+
+
+def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
+    """One survey row: counts and a flag per finding code."""
+    found = plan.codes
+    severities = [f.severity for f in plan.findings if f.code in set(codes)]
+    row = {
+        "mous": plan.mous,
+        "project_code": plan.project.get("code"),
+        "ebs": len(plan.ebs),
+        "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
+        "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session),
+        "restore_ebs": sum(len(v) for v in plan.sessions.values()),
+        "restore_sessions": len(plan.sessions),
+        "restorable": plan.restorable,
+        "route": plan.route if ev.documents_read else None,
+        "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
+    }
+    row.update({code: code in found for code in codes})
+    return row
+
+
+def _plans(evidence: Iterator[Evidence], store: NgasStore | None, jobs: int):
+    if store is None:
+        for ev in evidence:
+            yield ev, reconcile(ev)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        batch: list[Evidence] = []
+        for ev in evidence:
+            batch.append(ev)
+            if len(batch) == 4 * jobs:
+                yield from _deep_batch(pool, batch, store)
+                batch = []
+        yield from _deep_batch(pool, batch, store)
+
+
+def _deep_batch(pool, batch: list[Evidence], store: NgasStore):
+    list(pool.map(lambda ev: read_documents(ev, store), batch))
+    for ev in batch:
+        yield ev, reconcile(ev)
+
+
+def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+    """Count and share of MOUSes per finding code, commonest first."""
+    total = len(table)
+    rows = []
+    for code in codes:
+        hits = table.loc[table[code], "mous"] if total else pd.Series(dtype=str)
+        rows.append(
+            {
+                "code": code,
+                "severity": CODES[code].severity,
+                "mouses": len(hits),
+                "share_percent": round(100 * len(hits) / total, 2) if total else 0.0,
+                "meaning": CODES[code].summary,
+                "example": hits.iloc[0] if len(hits) else None,
+            }
+        )
+    summary = pd.DataFrame(rows)
+    return summary.sort_values(["mouses", "code"], ascending=[False, True], ignore_index=True)
+
+
+_FORKED: tuple[Engine, list[str]] | None = None
+"""What forked survey workers inherit (an engine cannot be pickled)."""
+
+
+def _survey_part(part: int, parts: int) -> tuple[list[tuple], int, float]:
+    """In a forked worker: classify partition ``part``; return rows, round trips, peak MB."""
+    engine, codes = _FORKED  # type: ignore[misc]
+    engine.dispose(close=False)  # never reuse the parent's connections
+    gc.disable()
+    with RoundTrips(engine) as trips:
+        records = [
+            tuple(classify(reconcile(ev), ev, codes).values())
+            for ev in stream_archive(engine, part=part, parts=parts)
+        ]
+    return records, trips.count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _survey_forked(engine: Engine, codes: list[str], processes: int):
+    """Classify the whole archive in ``processes`` forked workers; None if fork is absent."""
+    global _FORKED
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    _FORKED = (engine, codes)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+            parts = list(pool.map(_survey_part, range(processes), [processes] * processes))
+    finally:
+        _FORKED = None
+    records = [record for rows, _, _ in parts for record in rows]
+    return records, sum(n for _, n, _ in parts), [mb for _, _, mb in parts]
+
+
+def default_processes() -> int:
+    return min(2, os.cpu_count() or 1)
+
+
+def survey(
+    engine: Engine,
+    mouses: Iterable[str] | None = None,
+    *,
+    deep: bool = False,
+    store: NgasStore | None = None,
+    jobs: int = 8,
+    processes: int | None = None,
+) -> SurveyResult:
+    """Classify every MOUS (default: all in ASA_SCIENCE) with the reconciliation's findings.
+
+    Parameters
+    ----------
+    mouses
+        MOUS uids in either spelling; validated before any query.
+    deep
+        Also fetch and read each MOUS's manifest and scripts through ``store`` (default:
+        :func:`restorekit.ngas.open_store`), ``jobs`` at a time.
+    processes
+        Worker processes for a whole-archive survey (default: up to 2, the cores of the
+        machines this was measured on); each reads the tables and keeps its share of MOUSes.
+    """
+    wanted = (
+        None
+        if mouses is None
+        else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
+    )
+    if deep and store is None:
+        from .ngas import open_store
+
+        store = open_store()
+    started = time.perf_counter()
+    codes = survey_codes(deep)
+    collecting = gc.isenabled()
+    # The index holds millions of objects and no reference cycles; cyclic GC passes over
+    # it would cost a sixth of the run.
+    gc.disable()
+    processes = default_processes() if processes is None else processes
+    columns = [
+        "mous",
+        "project_code",
+        "ebs",
+        "ousstatus_sessions",
+        "calibrated_ebs",
+        "restore_ebs",
+        "restore_sessions",
+        "restorable",
+        "route",
+        "worst",
+        *codes,
+    ]
+    worker_peaks: list[float] = []
+    try:
+        forked = None
+        if wanted is None and not deep and processes > 1:
+            forked = _survey_forked(engine, codes, processes)
+        if forked is not None:
+            tuples, round_trips, worker_peaks = forked
+            records = [dict(zip(columns, t, strict=True)) for t in tuples]
+        else:
+            with RoundTrips(engine) as trips:
+                if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
+                    evidence = stream_archive(engine)
+                    if wanted is not None:
+                        chosen = set(wanted)
+                        evidence = (ev for ev in evidence if ev.mous in chosen)
+                else:
+                    evidence = iter_evidence(read_tables(engine, wanted), wanted)
+                records = [
+                    classify(plan, ev, codes)
+                    for ev, plan in _plans(evidence, store if deep else None, jobs)
+                ]
+            round_trips = trips.count
+    finally:
+        if collecting:
+            gc.enable()
+    records.sort(key=lambda r: r["mous"])
+    table = pd.DataFrame(records, columns=columns)
+    table = table.astype({"ousstatus_sessions": "Int64"})
+    seconds = time.perf_counter() - started
+    return SurveyResult(
+        table,
+        summarize(table, codes),
+        round_trips,
+        seconds,
+        deep,
+        processes=len(worker_peaks) or 1,
+        worker_peak_mb=worker_peaks,
+    )

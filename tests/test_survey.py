@@ -1,0 +1,170 @@
+import subprocess
+import sys
+
+from restorekit.archive import RoundTrips, connect
+from restorekit.demo import DEMO_SPECS, build_archive
+from restorekit.demo.synthetic import Rates, synthetic_specs
+from restorekit.findings import CODES
+from restorekit.inspection import inspect_mous
+from restorekit.ngas import LocalNgas
+from restorekit.survey import IN_LIST_LIMIT, survey, survey_codes
+
+DATABASE_CODES = {c for c in CODES if CODES[c].from_database}
+
+
+def test_survey_agrees_with_the_single_mous_plans(engine, demo):
+    result = survey(engine)
+    assert len(result.table) == len(DEMO_SPECS)
+    rows = result.table.set_index("mous")
+    store = LocalNgas(demo.ngas)
+    for spec in DEMO_SPECS:
+        plan = inspect_mous(spec.mous, engine=engine, store=store).plan
+        flagged = {code for code in survey_codes(False) if rows.loc[spec.mous, code]}
+        assert flagged == plan.codes & DATABASE_CODES, spec.mous
+        assert rows.loc[spec.mous, "restorable"] == plan.restorable
+
+
+def test_deep_survey_agrees_on_every_code(engine, demo):
+    result = survey(engine, deep=True, store=LocalNgas(demo.ngas), jobs=4)
+    rows = result.table.set_index("mous")
+    store = LocalNgas(demo.ngas)
+    for spec in DEMO_SPECS:
+        plan = inspect_mous(spec.mous, engine=engine, store=store).plan
+        flagged = {code for code in survey_codes(True) if rows.loc[spec.mous, code]}
+        assert flagged == plan.codes, spec.mous
+        assert rows.loc[spec.mous, "route"] == plan.route
+
+
+def test_each_demo_oddity_is_counted(engine, demo):
+    summary = survey(engine, deep=True, store=LocalNgas(demo.ngas)).summary.set_index("code")
+    counts = summary.mouses.to_dict()
+    expected = {
+        "NOT_CALIBRATED": 1,
+        "OUSSTATUS_MISSING": 1,
+        "OUSSTATUS_MALFORMED": 1,
+        "CALIBRATED_EB_UNKNOWN": 1,
+        "TOTAL_POWER": 1,
+        "MULTIPLE_SCHEDBLOCKS": 1,
+        "EB_NOT_CALIBRATED_UNEXPLAINED": 1,
+        "SESSION_NUMBER_MISMATCH": 1,
+        "EB_EXCLUDED_BY_QA0": 2,  # the seed's SemiPass EB and the gap's failed EB
+        "DATA_FIXES": 2,  # the seed's CASA 5 fixes and the CASA 6 delivery
+        "SESSION_NUMBERS_GAP": 4,  # seed, gap, shifted manifest, unexplained EB
+    }
+    assert {c: n for c, n in counts.items() if n} == expected
+    assert summary.loc["NOT_CALIBRATED", "example"] == "uid://A001/X1296/X7c1"
+    assert summary.loc["NOT_CALIBRATED", "share_percent"] == round(100 / 13, 2)
+
+
+def test_round_trips_do_not_grow_with_the_archive(tmp_path):
+    small = connect(build_archive(tmp_path / "s", synthetic_specs(50, 3), with_files=False).url)
+    large = connect(build_archive(tmp_path / "l", synthetic_specs(400, 3), with_files=False).url)
+    for processes in (1, 2):
+        a = survey(small, processes=processes)
+        b = survey(large, processes=processes)
+        assert a.round_trips == b.round_trips == 8 * processes
+        assert len(b.table) > len(a.table)
+
+
+def test_parallel_and_serial_agree(tmp_path):
+    engine = connect(build_archive(tmp_path / "a", synthetic_specs(300, 5), with_files=False).url)
+    serial, parallel = survey(engine, processes=1), survey(engine, processes=2)
+    assert serial.table.equals(parallel.table)
+    assert serial.summary.equals(parallel.summary)
+
+
+def test_a_list_of_mouses_uses_chunked_in_lists(tmp_path):
+    specs = list(synthetic_specs(IN_LIST_LIMIT + 200, 7))
+    engine = connect(build_archive(tmp_path / "a", specs, with_files=False).url)
+    wanted = [s.mous for s in specs[: IN_LIST_LIMIT + 50]]
+    with RoundTrips(engine) as trips:
+        subset = survey(engine, wanted, processes=1)
+    assert set(subset.table.mous) == set(wanted)
+    whole = survey(engine, processes=1).table.set_index("mous")
+    mine = subset.table.set_index("mous")
+    common = mine.index.intersection(whole.index)
+    assert len(common) > IN_LIST_LIMIT
+    assert mine.loc[common].equals(whole.loc[common])
+    # asked for by name, an MOUS whose every EB failed QA0 (so absent from ASA_SCIENCE) is
+    # still classified: it has nothing to restore
+    assert not mine.drop(common).restorable.any()
+    assert all("IN (" in s or "IN (__[POSTCOMPILE" in s or "IN (?" in s for s in trips.statements)
+
+
+def test_synthetic_archives_are_deterministic_and_shaped():
+    a = list(synthetic_specs(300, seed=11))
+    b = list(synthetic_specs(300, seed=11))
+    assert [s.mous for s in a] == [s.mous for s in b]
+    assert [len(s.sessions) for s in a] == [len(s.sessions) for s in b]
+    assert {len(s.sessions) for s in a} <= set(range(1, 7))
+    assert all(1 <= len(x.ebs) <= 4 for s in a for x in s.sessions)
+    qa0 = [eb.qa0 for s in a for _, eb in s.all_ebs()]
+    assert 0 < qa0.count("SemiPass") < len(qa0) * 0.1
+    none = list(
+        synthetic_specs(200, seed=1, rates=Rates(semipass=0, fail=0, xml_null=0, xml_malformed=0))
+    )
+    assert all(eb.qa0 == "Pass" for s in none for _, eb in s.all_ebs())
+    assert all(s.xml == "generated" for s in none)
+
+
+def test_cli_survey(demo, tmp_path):
+    out = tmp_path / "survey.csv"
+    mous_file = tmp_path / "mous.txt"
+    mous_file.write_text("# two of them\nuid://A001/X12a3/X80e\nuid___A001_X1296_X7c1\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restorekit.cli",
+            "survey",
+            "--db",
+            demo.url,
+            "--mous-file",
+            str(mous_file),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2 MOUSes surveyed" in result.stdout and "NOT_CALIBRATED" in result.stdout
+    assert out.read_text().count("\n") == 3
+    mous_file.write_text("uid://A001/X12a3/X80e\nnot-a-uid\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restorekit.cli",
+            "survey",
+            "--db",
+            demo.url,
+            "--mous-file",
+            str(mous_file),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "line 2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_synthetic_archive(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "restorekit.cli",
+            "demo-archive",
+            str(tmp_path / "syn"),
+            "--mous",
+            "120",
+            "--seed",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    engine = connect(f"sqlite:///{tmp_path / 'syn' / 'archive.db'}")
+    assert len(survey(engine).table) == 120
