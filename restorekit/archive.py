@@ -111,7 +111,7 @@ def _oracle_engine(parsed: URL, schema: str | None) -> Engine:
             connect_args[key] = query.pop(key)
     if "config_dir" not in connect_args and os.environ.get("TNS_ADMIN"):
         connect_args["config_dir"] = os.environ["TNS_ADMIN"]
-    clean = parsed.set(password=None, query=query)
+    clean = parsed._replace(password=None).set(query=query)
     try:
         # Large fetches (the survey reads whole tables) in few network round trips.
         engine = sa.create_engine(clean, connect_args=connect_args, arraysize=5000)

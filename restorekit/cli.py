@@ -239,10 +239,82 @@ def cmd_demo_archive(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import SEED_MOUS
+def find_notebook(name: str) -> str:
+    """A notebook of the project: under ./notebooks, else beside the package (a clone)."""
+    from pathlib import Path
 
-    return cmd_query(argparse.Namespace(db="demo", schema=None, mous=SEED_MOUS, sql=None))
+    from .errors import InputError
+
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        candidate = base / "notebooks" / name
+        if candidate.is_file():
+            return str(candidate)
+    raise InputError(f"notebook {name} not found under ./notebooks; run from a restorekit clone")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    summary = run_batch(
+        args.notebook, args.parameters, jobs=args.jobs, records=args.records, progress=None
+    )
+    import os
+
+    shown = summary.drop(columns=["notebook", "html", "parameters"]).copy()
+    shown["ppr"] = [os.path.basename(p) if isinstance(p, str) else p for p in shown.ppr]
+    shown["error"] = [
+        e if not isinstance(e, str) or len(e) < 70 else e[:67] + "..." for e in shown.error
+    ]
+    shown["failed_cell"] = shown.failed_cell.astype("Int64")
+    print(format_table(shown))
+    failed = int((summary.status != "ok").sum())
+    print(
+        f"\n{len(summary) - failed} of {len(summary)} runs ok; records in {args.records}/, "
+        f"summary in {args.records}/summary.csv"
+    )
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from .batch import run_batch
+    from .demo import SEED_MOUS, demo_archive
+    from .uids import to_file_form
+
+    demo_archive()  # built once, before the kernel starts
+    fd, params = tempfile.mkstemp(suffix=".yaml")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f"mous_uid: {SEED_MOUS}\ninteractive: false\nroot_dir: {os.path.abspath(args.root)}\n"
+        )
+    try:
+        summary = run_batch(
+            find_notebook("restore_mous.ipynb"),
+            [params],
+            jobs=1,
+            records=args.records,
+            progress=False,
+        )
+    finally:
+        os.unlink(params)
+    row = summary.iloc[0]
+    if row.status != "ok":
+        from .errors import RestorekitError
+
+        raise RestorekitError(f"the demo notebook failed in cell {row.failed_cell}: {row.error}")
+    print(
+        f"restore of {SEED_MOUS} on the embedded demo archive: route {row.route}, "
+        f"{row.findings} findings"
+    )
+    print(f"  executed notebook : {row.notebook}")
+    print(f"  HTML record       : {row.html}")
+    print(f"  PPR               : {row.ppr}")
+    area = os.path.dirname(os.path.dirname(row.ppr)) if isinstance(row.ppr, str) else None
+    print(f"  restore area      : {area}")
+    print(f"  (all MOUSes: restorekit list; plan one: restorekit plan {to_file_form(SEED_MOUS)})")
+    return 0
 
 
 def _usage(message: str) -> RestorekitError:
@@ -387,9 +459,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_demo_archive)
 
     p = sub.add_parser(
+        "run",
+        help="execute a notebook once per parameter file with papermill; keep the records",
+        description="Execute NOTEBOOK once per parameter set (a YAML file of parameters, or a "
+        "batch file with a 'runs:' list), JOBS at a time. Each run writes "
+        "RECORDS/<MOUS>/<notebook>.ipynb and .html; failing runs are recorded and the batch "
+        "goes on. Exit 1 if any run failed.",
+    )
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument(
+        "-f",
+        "--parameters",
+        action="append",
+        required=True,
+        metavar="PARAMS.yaml",
+        help="parameter file (repeatable)",
+    )
+    p.add_argument("--jobs", type=int, default=2, metavar="N", help="runs at once (2)")
+    p.add_argument("--records", default="records", metavar="DIR", help="records directory")
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser(
         "demo",
-        help="run the main job on the embedded demo archive (make demo)",
-        description="Run the main job on the seed's MOUS in the demo archive.",
+        help="run the restore notebook on the seed's MOUS in the demo archive (make demo)",
+        description="Execute notebooks/restore_mous.ipynb on uid://A001/X12a3/X80e against "
+        "the embedded demo archive; print where the record, PPR and restore area are.",
+    )
+    p.add_argument("--records", default="records", metavar="DIR")
+    p.add_argument(
+        "--root",
+        default="restore-area",
+        metavar="DIR",
+        help="root of the restore area (restore-area)",
     )
     p.set_defaults(handler=cmd_demo)
     return parser

@@ -56,6 +56,8 @@ def test_oracle_password_never_in_url_repr_or_errors(monkeypatch):
 def test_password_in_url_is_moved_out_of_it():
     engine = archive.connect(f"oracle+oracledb://almaro:{SECRET}@db.example:1521?service_name=A")
     assert SECRET not in repr(engine) and SECRET not in archive.describe(engine)
+    assert engine.url.password is None
+    assert SECRET not in engine.url.render_as_string(hide_password=False)
 
 
 def test_oracle_schema_prefix(monkeypatch):

@@ -1,0 +1,283 @@
+"""The notebooks, run headless under papermill against the demo archive."""
+
+import ast
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from restorekit.batch import load_runs, run_batch, strip_passwords
+from restorekit.errors import InputError
+from restorekit.notebook import RESULT_MIME
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+RESTORE = ROOT / "notebooks" / "restore_mous.ipynb"
+SURVEY = ROOT / "notebooks" / "survey.ipynb"
+SECRET = "hunter2-Secret"
+
+pytestmark = pytest.mark.slow
+
+
+def test_committed_notebooks_are_clean_and_parameterized():
+    assert {p.name for p in NOTEBOOKS} == {"restore_mous.ipynb", "survey.ipynb"}
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path.name
+
+
+def test_parameters_are_documented_for_papermill():
+    params = papermill.inspect_notebook(str(RESTORE))
+    assert set(params) == {
+        "mous_uid",
+        "db_url",
+        "ngas",
+        "root_dir",
+        "fetch_raw",
+        "overwrite",
+        "interactive",
+    }
+    assert all(p["help"] for p in params.values())
+    assert set(papermill.inspect_notebook(str(SURVEY))) == {
+        "db_url",
+        "mous_file",
+        "deep",
+        "ngas",
+        "out_csv",
+        "top",
+    }
+
+
+def test_notebooks_are_thin():
+    """Logic lives in restorekit: no cell defines functions or classes, loops or branches."""
+    logic = (ast.FunctionDef, ast.ClassDef, ast.For, ast.While, ast.If, ast.With, ast.Try)
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert len(cell.source.splitlines()) <= 8, (path.name, cell.source)
+                tree = ast.parse(cell.source)
+                assert not [n for n in ast.walk(tree) if isinstance(n, logic)], cell.source
+
+
+def _params(tmp_path, name, **values):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()))
+    return str(path)
+
+
+def _outputs_text(notebook_path):
+    nb = nbformat.read(notebook_path, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory, demo):
+    tmp = tmp_path_factory.mktemp("batch")
+    area = tmp / "area"
+    files = [
+        _params(tmp, "seed", mous_uid="uid://A001/X12a3/X80e", root_dir=str(area)),
+        _params(tmp, "gap", mous_uid="uid___A001_X133d_X5e1", root_dir=str(area)),
+        _params(tmp, "uncalibrated", mous_uid="uid://A001/X1296/X7c1", root_dir=str(area)),
+        _params(tmp, "bad", mous_uid="uid://A001/X12a3", root_dir=str(area)),
+        _params(
+            tmp,
+            "unreachable",
+            mous_uid="uid://A001/X12a3/X80e",
+            db_url=f"oracle+oracledb://alma:{SECRET}@127.0.0.1:1?service_name=ALMA",
+        ),
+    ]
+    summary = run_batch(RESTORE, files, jobs=2, records=tmp / "records", progress=False)
+    return tmp, summary.set_index("parameters")
+
+
+def _row(batch, name):
+    tmp, summary = batch
+    return summary.loc[str(tmp / f"{name}.yaml")]
+
+
+def test_seed_record(batch):
+    row = _row(batch, "seed")
+    assert row.status == "ok" and row.route == "script" and row.findings == 3
+    assert Path(row.ppr).is_file()
+    # two runs of X80e in this batch: their records get distinct folders
+    assert row.notebook.endswith("uid___A001_X12a3_X80e--seed/restore_mous.ipynb")
+    assert _row(batch, "gap").notebook.endswith("uid___A001_X133d_X5e1/restore_mous.ipynb")
+    text = _outputs_text(row.notebook)
+    for needle in (
+        "EB_EXCLUDED_BY_QA0",
+        "uid://A002/Xce574d/Xa33e",
+        "SemiPass",
+        "session_2",
+        "passes its check",
+        "fixsyscaltimes",
+        RESULT_MIME,
+    ):
+        assert needle in text, needle
+    nb = nbformat.read(row.notebook, as_version=4)
+    result = next(
+        o["data"][RESULT_MIME]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if RESULT_MIME in o.get("data", {})
+    )
+    assert result["sessions"] == {"session_2": ["uid://A002/Xcf92df/X3453"]}
+    html = Path(row.html).read_text()
+    assert "record = RestoreNotebook" not in html  # code is hidden in the record
+
+
+def test_uncalibrated_mous_is_a_record_not_a_failure(batch):
+    row = _row(batch, "uncalibrated")
+    assert row.status == "ok" and "cannot be restored" in row.error
+    assert not isinstance(row.ppr, str)
+
+
+def test_bad_uid_fails_that_run_in_one_line(batch):
+    row = _row(batch, "bad")
+    # stops in the first cell that needs the uid: execution count 3, after the parameters
+    # cell and the one papermill injects
+    assert row.status == "failed" and row.failed_cell == 3
+    assert "InvalidUidError" in row.error and "'uid://A001/X12a3' is not an ALMA UID" in row.error
+    assert "\n" not in row.error
+    text = _outputs_text(row.notebook)
+    assert "Traceback" not in text and "restorekit: error:" in text
+    assert "most recent call last" not in Path(row.html).read_text()
+
+
+def test_unreachable_database_fails_without_leaking_the_password(batch):
+    row = _row(batch, "unreachable")
+    assert row.status == "failed" and "127.0.0.1" in row.error
+    for path in (row.notebook, row.html):
+        assert SECRET not in Path(path).read_text(), path
+    assert SECRET not in os.environ.get("RESTOREKIT_DB_PASSWORD", "")
+
+
+def test_the_batch_went_on_and_saved_its_summary(batch):
+    tmp, summary = batch
+    assert sorted(summary.status) == ["failed", "failed", "ok", "ok", "ok"]
+    saved = (tmp / "records" / "summary.csv").read_text()
+    assert "uid://A001/X133d/X5e1" in saved and SECRET not in saved
+
+
+def test_interactive_run_does_not_wait(tmp_path, demo):
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(RESTORE),
+        str(out),
+        progress_bar=False,
+        parameters={
+            "mous_uid": "uid://A001/X1284/X265f",
+            "interactive": True,
+            "root_dir": str(tmp_path / "area"),
+        },
+    )
+    assert "application/vnd.jupyter.widget-view+json" in out.read_text()
+
+
+def test_survey_notebook(tmp_path, demo):
+    csv = tmp_path / "survey.csv"
+    params = _params(tmp_path, "survey", deep=True, out_csv=str(csv))
+    summary = run_batch(SURVEY, [params], records=tmp_path / "records", progress=False)
+    row = summary.iloc[0]
+    assert row.status == "ok", row.error
+    text = _outputs_text(row.notebook)
+    assert "image/png" in text and "DATA_FIXES" in text and "MOUSes per finding" in text
+    assert csv.read_text().count("\n") == 14
+
+
+def test_parameter_files(tmp_path):
+    runs = load_runs([str(ROOT / "parameters" / "demo-batch.yaml")])
+    assert len(runs) == 13 and all(r.parameters["interactive"] is False for r in runs)
+    assert {r.parameters["mous_uid"] for r in runs} >= {"uid://A001/X12a3/X80e"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("runs: 3\n")
+    with pytest.raises(InputError, match="non-empty list"):
+        load_runs([str(bad)])
+    with pytest.raises(InputError, match="cannot read"):
+        load_runs([str(tmp_path / "missing.yaml")])
+
+
+def test_passwords_are_taken_out_of_parameters():
+    runs = load_runs([])
+    from restorekit.batch import Run
+
+    runs = [
+        Run({"db_url": "oracle+oracledb://u:pw@h:1521?service_name=S"}, "a"),
+        Run({"db_url": "sqlite:///x.db"}, "b"),
+    ]
+    assert strip_passwords(runs) == "pw"
+    assert runs[0].parameters["db_url"] == "oracle+oracledb://u@h:1521?service_name=S"
+
+
+# --- the HTML record in a browser -----------------------------------------------------------
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("chromium is not installed and cannot be installed here (not root, no apt)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, text=True
+    )
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip(f"chromium could not be installed: {done.stderr.strip()[-200:]}")
+    return found
+
+
+def test_html_record_reads_well_in_a_browser(batch, tmp_path):
+    browser = _chromium()
+    row = _row(batch, "seed")
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", Path(row.html).as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert "reconciliation" in dom and "findings" in dom
+    for needle in (
+        "uid://A002/Xce574d/Xa33e",
+        "EB_EXCLUDED_BY_QA0",
+        "DATA_FIXES",
+        "not calibrated: QA0 SemiPass",
+        "PPR_uid___A001_X12a3_X80e.xml",
+    ):
+        assert needle in dom, needle
+    assert SECRET not in dom
+    shot = tmp_path / "record.png"
+    subprocess.run(
+        [
+            browser,
+            *flags,
+            f"--screenshot={shot}",
+            "--window-size=1400,2400",
+            Path(row.html).as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+    )
+    assert shot.stat().st_size > 10_000
