@@ -182,6 +182,19 @@ def export_html(notebook_path: Path, html_path: Path) -> None:
     atomic_write(html_path, body)
 
 
+def _ipc_kernel_manager(directory: str):
+    """Kernels talk over local sockets in ``directory``: no TCP ports, nothing in plain text."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(directory, "kernel")
+
+    return IpcKernelManager
+
+
 def record_names(runs: list[Run]) -> list[str]:
     """Folder names of the records: the MOUS file uid, made unique where a batch repeats it."""
     counts: dict[str, int] = {}
@@ -224,6 +237,7 @@ def execute(
     started = time.perf_counter()
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".ipynb", dir=folder)
     os.close(fd)
+    sockets = tempfile.TemporaryDirectory(prefix="rk-kernel-")
     try:
         for attempt in range(retries + 1):
             try:
@@ -258,6 +272,7 @@ def execute(
                 outcome.result = _result_of(nbformat.read(output, as_version=4))
     finally:
         Path(tmp).unlink(missing_ok=True)
+        sockets.cleanup()
     result = outcome.result
     outcome.findings = result.get("findings")
     outcome.route = result.get("route")
