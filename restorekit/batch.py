@@ -249,6 +249,7 @@ def execute(
                     log_output=False,
                     cwd=str(cwd) if cwd else None,
                     start_timeout=120,
+                    kernel_manager_class=_ipc_kernel_manager(sockets.name),
                 )
                 outcome.result = _result_of(executed)
                 break
