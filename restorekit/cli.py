@@ -106,7 +106,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         jobs=args.jobs,
         settings=SiteSettings.load(args.settings),
-        progress=None if not args.json else False,
+        progress=True if args.progress else (False if args.json else None),
     )
     if args.json:
         print(json.dumps(prepared.to_dict(), indent=2))
@@ -387,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="site settings (YAML): processing_site, "
         "operator, casa, ...; default from RESTOREKIT_* variables",
+    )
+    p.add_argument(
+        "--progress",
+        action="store_true",
+        help="show the transfer progress bar even when stderr is not a terminal",
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=cmd_prepare)

@@ -137,6 +137,7 @@ class RestoreNotebook:
         archive.check_archive(self.engine)
         self.store = open_store(ngas)
         self.root = Path(root or "restore-area")
+        self.db = db
         self.interactive = interactive
         self.started = datetime.now(UTC)
         self.evidence = gather(self.engine, self.mous, self.store)
@@ -320,10 +321,13 @@ class RestoreNotebook:
         )
 
     def explore(self) -> None:
-        """Widgets (interactive mode only): pick a session to see its EBs and verdicts."""
+        """Widgets (interactive mode only): pick a session to see its EBs and verdicts, and
+        pick or type another MOUS to inspect."""
         if not self.interactive:
             return
         import ipywidgets as widgets
+
+        picker(self.db)
 
         table = self.plan.eb_table()
         options = (

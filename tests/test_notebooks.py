@@ -281,3 +281,31 @@ def test_html_record_reads_well_in_a_browser(batch, tmp_path):
         timeout=120,
     )
     assert shot.stat().st_size > 10_000
+
+
+def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
+    import restorekit.batch as batch
+
+    calls = []
+    real = papermill.execute_notebook
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    params = _params(
+        tmp_path, "x", mous_uid="uid://A001/X1284/X265f", root_dir=str(tmp_path / "area")
+    )
+    summary = batch.run_batch(RESTORE, [params], records=tmp_path / "r", progress=False)
+    assert len(calls) == 2 and summary.iloc[0].status == "ok"
+    calls.clear()
+    monkeypatch.setattr(
+        papermill,
+        "execute_notebook",
+        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no kernel")),
+    )
+    summary = batch.run_batch(RESTORE, [params], records=tmp_path / "r2", progress=False)
+    assert summary.iloc[0].status == "failed" and "no kernel" in summary.iloc[0].error
