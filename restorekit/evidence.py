@@ -133,22 +133,20 @@ def read_documents(ev: Evidence, store: NgasStore) -> None:
             ev.manifest = parse_manifest(store.read_bytes(ev.manifest_name), name=ev.manifest_name)
         except (NgasError, DocumentError) as exc:
             ev.manifest_problem = str(exc)
-    restore = _named(ev.products, ".casa_piperestorescript.py")
-    if restore:
-        try:
-            ev.restore_script = parse_script(
-                store.read_bytes(restore).decode(errors="replace"), name=restore
-            )
-        except (NgasError, DocumentError) as exc:
-            ev.restore_script_problem = str(exc)
-    pipescript = _named(ev.products, ".casa_pipescript.py")
-    if pipescript:
-        try:
-            ev.pipescript = parse_script(
-                store.read_bytes(pipescript).decode(errors="replace"), name=pipescript
-            )
-        except (NgasError, DocumentError):
-            ev.pipescript = None
+    ev.restore_script, ev.restore_script_problem = _read_script(
+        store, _named(ev.products, ".casa_piperestorescript.py")
+    )
+    ev.pipescript, _ = _read_script(store, _named(ev.products, ".casa_pipescript.py"))
+
+
+def _read_script(store: NgasStore, name: str | None) -> tuple[DeliveredScript | None, str | None]:
+    """A delivered script, or why it could not be read (``None, None``: there is none)."""
+    if not name:
+        return None, None
+    try:
+        return parse_script(store.read_bytes(name).decode(errors="replace"), name=name), None
+    except (NgasError, DocumentError) as exc:
+        return None, str(exc)
 
 
 def _named(products: dict[str, str], suffix: str) -> str | None:
