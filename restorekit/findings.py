@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import pandas as pd
@@ -125,7 +125,3 @@ def findings_table(findings: list[Finding]) -> pd.DataFrame:
     order = {"error": 0, "warning": 1, "info": 2}
     rows = sorted((f.as_dict() for f in findings), key=lambda r: order[r["severity"]])
     return pd.DataFrame(rows, columns=["severity", "code", "message", "eb"])
-
-
-def codes_table() -> pd.DataFrame:
-    return pd.DataFrame([asdict(c) for c in CODES.values()])

@@ -60,13 +60,6 @@ class Manifest:
         ]
         return pd.DataFrame(rows, columns=["asdm", "session", "finalflags", "applycmds"])
 
-    def files(self) -> set[str]:
-        """Every product file the manifest names for the restore."""
-        out = {s.caltables for s in self.sessions}
-        out |= {a.finalflags for s in self.sessions for a in s.asdms}
-        out |= {a.applycmds for s in self.sessions for a in s.asdms}
-        return {f for f in out if f}
-
 
 def choose_manifest(names: Iterable[str]) -> str | None:
     """The manifest a restore uses: one matching ``*cal*pipeline_manifest.xml`` if any."""

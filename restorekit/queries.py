@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
 from .archive import translate_errors
-from .errors import UnknownMousError
+from .errors import InputError, UnknownMousError
 from .schema import (
     aqua_execblock,
     aqua_ous,
@@ -295,18 +295,21 @@ def execution_blocks(engine: Engine, mous: str) -> pd.DataFrame:
     return run("execution_blocks", engine, mous)
 
 
+_CLASS_QUERIES = {
+    None: "product_files",
+    "calibration": "calibration_files",
+    "script": "script_files",
+    "scripts": "script_files",
+}
+
+
 def product_files(engine: Engine, mous: str, file_class: str | None = None) -> pd.DataFrame:
     """Products in NGAS: ``file_class`` ``"calibration"``, ``"script"`` or ``None`` for all."""
-    name = {None: "product_files", "calibration": "calibration_files"}.get(
-        file_class, "script_files" if file_class in SCRIPT_CLASSES else None
-    )
-    if name is None:
-        from .errors import InputError
-
+    if file_class not in _CLASS_QUERIES:
         raise InputError(
             f"file class {file_class!r} is not known; use 'calibration', 'script' or None"
         )
-    return run(name, engine, mous)
+    return run(_CLASS_QUERIES[file_class], engine, mous)
 
 
 def project(engine: Engine, mous: str) -> pd.DataFrame:

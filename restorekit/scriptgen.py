@@ -106,7 +106,3 @@ def rawdata_script(plan: RestorePlan, layout: RestoreLayout) -> str:
         name = parse_uid(eb).file
         lines.append(f"[ -e rawdata/{name} ] || asdmExportLight -d rawdata {shlex.quote(eb)}")
     return "\n".join(lines) + "\n"
-
-
-def export_commands(plan: RestorePlan) -> list[list[str]]:
-    return [["asdmExportLight", "-d", "rawdata", eb] for eb, _ in plan.restore_ebs]

@@ -150,3 +150,10 @@ def test_mous_list_covers_the_demo(engine):
     from restorekit.demo import DEMO_MOUS
 
     assert set(queries.mous_list(engine).mous) == set(DEMO_MOUS)
+
+
+def test_unknown_file_class(engine):
+    from restorekit.errors import InputError
+
+    with pytest.raises(InputError, match="file class 'bogus' is not known"):
+        queries.product_files(engine, X80E, "bogus")
