@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .evidence import MISSING, Evidence, SchedBlock
 from .findings import Finding
@@ -219,179 +220,204 @@ def _order(values: Iterable[str], start: dict[str, str | None], position: dict[s
     return sorted(values, key=lambda eb: (position.get(eb, 1 << 30), start.get(eb) or "", eb))
 
 
-def reconcile(ev: Evidence) -> RestorePlan:
-    """Apply every rule to ``ev`` and return the plan with its EB table and findings."""
-    findings: list[Finding] = []
-    calibrated = "calibration" in ev.products.values()
-    science = set(ev.science_ebs)
-    if not calibrated:
-        findings.append(
-            Finding(
-                "NOT_CALIBRATED",
-                "the MOUS has no calibration products in NGAS: it was not pipeline-calibrated (or "
-                "its products were not archived), so there is nothing to restore",
-            )
-        )
-    _check_ousstatus(ev, findings)
-    session_of = ev.ousstatus.session_of() if ev.ousstatus else {}
-    part_of = {
-        eb: s.part_id for s in (ev.ousstatus.sessions if ev.ousstatus else []) for eb in s.ebs
-    }
-    position = {eb: i for i, eb in enumerate(session_of)}
+@dataclass
+class _Context:
+    """What every step of :func:`reconcile` looks at, and the findings they add to."""
 
-    manifest_name = ev.manifest_name or choose_manifest(ev.products)
-    if calibrated and manifest_name is None:
-        findings.append(
-            Finding(
-                "MANIFEST_MISSING",
-                "no *pipeline_manifest.xml among the products; hifa_restoredata needs it",
-            )
+    ev: Evidence
+    findings: list[Finding]
+    science: set[str]
+    session_of: dict[str, int]
+    part_of: dict[str, str | None]
+    position: dict[str, int]
+    source: str | None = None
+
+    @classmethod
+    def of(cls, ev: Evidence) -> _Context:
+        sessions = ev.ousstatus.sessions if ev.ousstatus else []
+        session_of = ev.ousstatus.session_of() if ev.ousstatus else {}
+        return cls(
+            ev,
+            [],
+            set(ev.science_ebs),
+            session_of,
+            {eb: s.part_id for s in sessions for eb in s.ebs},
+            {eb: i for i, eb in enumerate(session_of)},
         )
-    if ev.manifest is not None:
-        source = "manifest"
-        calibrated_ebs = _calibrated_from_manifest(ev)
+
+    def add(self, code: str, message: str, eb: str | None = None) -> None:
+        self.findings.append(Finding(code, message, eb))
+
+    def row(self, eb: str) -> EbRow:
+        return EbRow(
+            eb=eb,
+            in_asa_science=eb in self.science,
+            ousstatus_session=self.session_of.get(eb),
+            ousstatus_part_id=self.part_of.get(eb),
+            qa0=self.ev.qa0.get(eb),
+        )
+
+
+def _calibrated_row(
+    ctx: _Context, name: str, session: str | None, missing: list[str], known: set[str]
+) -> EbRow:
+    """The verdict on an EB the manifest (or the product list) says was calibrated."""
+    eb = archive_uid(name)
+    row = ctx.row(eb)
+    row.manifest_session = session
+    row.calapply = f"{name}.ms.calapply.txt" in ctx.ev.products
+    row.flagversions = f"{name}.ms.flagversions.tgz" in ctx.ev.products
+    if eb not in known:
+        row.reason = (
+            "calibrated, but unknown to the archive (not in ASA_SCIENCE, "
+            "AQUA_EXECBLOCK or OUSStatus): its raw data cannot be located"
+        )
+        ctx.add(
+            "CALIBRATED_EB_UNKNOWN",
+            f"the {ctx.source} names EB {eb}, which the archive does not know; it is left out",
+            eb,
+        )
+    elif missing:
+        row.reason = f"calibrated in {session}, but {', '.join(missing)} not in NGAS"
+        ctx.add(
+            "PRODUCTS_MISSING",
+            f"EB {eb} cannot be restored: {', '.join(missing)} not among the products",
+            eb,
+        )
+    elif session is None and ctx.session_of:
+        row.reason = "calibrated, but its session cannot be told from the products"
+        ctx.add(
+            "SESSION_NUMBER_MISMATCH",
+            f"EB {eb} has calibration products but no session they can be matched to",
+            eb,
+        )
+    elif session is None:
+        # No OUSStatus and no manifest: calibrated, but which session only the manifest can
+        # tell (OUSSTATUS_MISSING/MALFORMED already says so).
+        row.restore = True
+        row.reason = "calibrated; its session needs the manifest (no OUSStatus)"
     else:
-        source = "products" if calibrated else None
-        if manifest_name and ev.documents_read:
-            findings.append(
-                Finding(
-                    "MANIFEST_UNREADABLE",
-                    f"{ev.manifest_problem or 'the manifest could not be read'}; the plan is "
-                    "inferred from the product list",
-                )
+        row.restore = True
+        row.reason = f"calibrated in {session}"
+        ordinal = ctx.session_of.get(eb)
+        number = session_number(session)
+        if ctx.source == "manifest" and ordinal and number and number != ordinal:
+            ctx.add(
+                "SESSION_NUMBER_MISMATCH",
+                f"EB {eb} is in OUSStatus session {ordinal} but in manifest {session}; the "
+                f"manifest's name {session} is used",
+                eb,
             )
-        calibrated_ebs = _calibrated_from_products(ev, session_of, findings) if calibrated else []
+            row.reason += f" (OUSStatus session {ordinal})"
+    return row
 
-    task, ocorr_mode, total_power = _restore_task(ev)
-    if total_power:
-        findings.append(
-            Finding(
-                "TOTAL_POWER",
-                "a total-power (single-dish) MOUS: restored with hsd_restoredata "
-                "and ocorr_mode='ao'",
-            )
+
+def _uncalibrated_row(ctx: _Context, eb: str, calibrated: bool) -> EbRow:
+    """The verdict on an EB the archive knows but the calibration does not name."""
+    row = ctx.row(eb)
+    if not calibrated:
+        row.reason = "the MOUS has no calibration products"
+    elif row.qa0 in EXCLUDING_QA0:
+        row.reason = f"not calibrated: QA0 {row.qa0}"
+        ctx.add(
+            "EB_EXCLUDED_BY_QA0",
+            f"EB {eb} is left out: QA0 was {row.qa0}, so the pipeline did not calibrate it",
+            eb,
         )
+    else:
+        row.reason = f"not calibrated, and QA0 ({row.qa0 or 'unknown'}) does not say why"
+        ctx.add(
+            "EB_NOT_CALIBRATED_UNEXPLAINED",
+            f"EB {eb} (QA0 {row.qa0 or 'unknown'}) is in the archive but was not "
+            "calibrated, and nothing says why; check the delivery before restoring "
+            "without it",
+            eb,
+        )
+    return row
 
-    known = science | set(ev.qa0) | set(session_of)
-    rows: dict[str, EbRow] = {}
-    for name, session, missing in calibrated_ebs:
-        eb = archive_uid(name)
-        row = rows[eb] = _row(ev, eb, science, session_of, part_of)
-        row.manifest_session = session
-        row.calapply = f"{name}.ms.calapply.txt" in ev.products
-        row.flagversions = f"{name}.ms.flagversions.tgz" in ev.products
-        if eb not in known:
-            row.reason = (
-                "calibrated, but unknown to the archive (not in ASA_SCIENCE, "
-                "AQUA_EXECBLOCK or OUSStatus): its raw data cannot be located"
-            )
-            findings.append(
-                Finding(
-                    "CALIBRATED_EB_UNKNOWN",
-                    f"the {source} names EB {eb}, which the archive does not know; it is left out",
-                    eb,
-                )
-            )
-        elif missing:
-            row.reason = f"calibrated in {session}, but {', '.join(missing)} not in NGAS"
-            findings.append(
-                Finding(
-                    "PRODUCTS_MISSING",
-                    f"EB {eb} cannot be restored: {', '.join(missing)} not among the products",
-                    eb,
-                )
-            )
-        elif session is None and session_of:
-            row.reason = "calibrated, but its session cannot be told from the products"
-            findings.append(
-                Finding(
-                    "SESSION_NUMBER_MISMATCH",
-                    f"EB {eb} has calibration products but no session they can be matched to",
-                    eb,
-                )
-            )
-        elif session is None:
-            # No OUSStatus and no manifest: calibrated, but which session only the manifest
-            # can tell (OUSSTATUS_MISSING/MALFORMED already says so).
-            row.restore = True
-            row.reason = "calibrated; its session needs the manifest (no OUSStatus)"
-        else:
-            row.restore = True
-            row.reason = f"calibrated in {session}"
-            ordinal = session_of.get(eb)
-            number = session_number(session)
-            if source == "manifest" and ordinal and number and number != ordinal:
-                findings.append(
-                    Finding(
-                        "SESSION_NUMBER_MISMATCH",
-                        f"EB {eb} is in OUSStatus session {ordinal} but in manifest {session}; the "
-                        f"manifest's name {session} is used",
-                        eb,
-                    )
-                )
-                row.reason += f" (OUSStatus session {ordinal})"
 
-    for eb in _order(known - set(rows), ev.eb_start, position):
-        row = rows[eb] = _row(ev, eb, science, session_of, part_of)
-        if not calibrated:
-            row.reason = "the MOUS has no calibration products"
-        elif row.qa0 in EXCLUDING_QA0:
-            row.reason = f"not calibrated: QA0 {row.qa0}"
-            findings.append(
-                Finding(
-                    "EB_EXCLUDED_BY_QA0",
-                    f"EB {eb} is left out: QA0 was {row.qa0}, so the pipeline did not calibrate it",
-                    eb,
-                )
-            )
-        else:
-            row.reason = f"not calibrated, and QA0 ({row.qa0 or 'unknown'}) does not say why"
-            findings.append(
-                Finding(
-                    "EB_NOT_CALIBRATED_UNEXPLAINED",
-                    f"EB {eb} (QA0 {row.qa0 or 'unknown'}) is in the archive but was not "
-                    "calibrated, and nothing says why; check the delivery before restoring "
-                    "without it",
-                    eb,
-                )
-            )
-
-    restored = [r for r in rows.values() if r.restore]
+def _restore_sessions(ctx: _Context, rows: Iterable[EbRow]) -> dict[str, list[str]]:
+    """Manifest session name -> EBs to restore, sessions by number, EBs in observing order."""
     sessions: dict[str, list[str]] = {}
-    for r in restored:
-        if r.manifest_session:
+    for r in rows:
+        if r.restore and r.manifest_session:
             sessions.setdefault(r.manifest_session, []).append(r.eb)
-    sessions = {
-        name: _order(ebs, ev.eb_start, position)
-        for name, ebs in sorted(
-            sessions.items(), key=lambda kv: (session_number(kv[0]) or 1 << 30, kv[0])
-        )
-    }
+    ordered = sorted(sessions.items(), key=lambda kv: (session_number(kv[0]) or 1 << 30, kv[0]))
+    sessions = {name: _order(ebs, ctx.ev.eb_start, ctx.position) for name, ebs in ordered}
     numbers = [session_number(s) for s in sessions]
     if numbers and all(numbers) and numbers != list(range(1, len(numbers) + 1)):
         absent = sorted(set(range(1, max(numbers))) - set(numbers))  # type: ignore[arg-type]
-        findings.append(
-            Finding(
-                "SESSION_NUMBERS_GAP",
-                f"the restored sessions are {', '.join(sessions)}; the PPR carries "
-                f"{', '.join(f'SESSION_{n}' for n in absent)} without restored EBs so that the "
-                "pipeline keeps the manifest's numbers",
-            )
+        ctx.add(
+            "SESSION_NUMBERS_GAP",
+            f"the restored sessions are {', '.join(sessions)}; the PPR carries "
+            f"{', '.join(f'SESSION_{n}' for n in absent)} without restored EBs so that the "
+            "pipeline keeps the manifest's numbers",
         )
+    return sessions
 
+
+def _schedblock(ctx: _Context) -> SchedBlock | None:
+    """The SchedBlock for the PPR, among those the MOUS's EBs name."""
+    ev = ctx.ev
     named = set(ev.eb_schedblock.values()) | {sb.uid for sb in ev.schedblocks if sb.name}
     candidates = [sb for sb in ev.schedblocks if sb.uid in named] or ev.schedblocks
-    schedblock, sb_finding = choose_schedblock(candidates, ev.eb_schedblock)
-    if sb_finding:
-        findings.append(sb_finding)
+    chosen, finding = choose_schedblock(candidates, ev.eb_schedblock)
+    if finding:
+        ctx.findings.append(finding)
+    return chosen
 
-    fixes = _check_scripts(ev, rows, sessions, findings)
-    if calibrated and manifest_name and not restored:
-        findings.append(
-            Finding(
-                "NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored"
-            )
+
+def reconcile(ev: Evidence) -> RestorePlan:
+    """Apply every rule to ``ev`` and return the plan with its EB table and findings."""
+    ctx = _Context.of(ev)
+    calibrated = "calibration" in ev.products.values()
+    if not calibrated:
+        ctx.add(
+            "NOT_CALIBRATED",
+            "the MOUS has no calibration products in NGAS: it was not pipeline-calibrated "
+            "(or its products were not archived), so there is nothing to restore",
         )
+    _check_ousstatus(ev, ctx.findings)
+    manifest_name = ev.manifest_name or choose_manifest(ev.products)
+    if calibrated and manifest_name is None:
+        ctx.add(
+            "MANIFEST_MISSING",
+            "no *pipeline_manifest.xml among the products; hifa_restoredata needs it",
+        )
+    if ev.manifest is not None:
+        ctx.source = "manifest"
+        calibrated_ebs = _calibrated_from_manifest(ev)
+    else:
+        ctx.source = "products" if calibrated else None
+        if manifest_name and ev.documents_read:
+            ctx.add(
+                "MANIFEST_UNREADABLE",
+                f"{ev.manifest_problem or 'the manifest could not be read'}; the plan is "
+                "inferred from the product list",
+            )
+        calibrated_ebs = (
+            _calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
+        )
+    task, ocorr_mode, total_power = _restore_task(ev)
+    if total_power:
+        ctx.add(
+            "TOTAL_POWER",
+            "a total-power (single-dish) MOUS: restored with hsd_restoredata and ocorr_mode='ao'",
+        )
+
+    known = ctx.science | set(ev.qa0) | set(ctx.session_of)
+    rows: dict[str, EbRow] = {}
+    for name, session, missing in calibrated_ebs:
+        row = _calibrated_row(ctx, name, session, missing, known)
+        rows[row.eb] = row
+    for eb in _order(known - set(rows), ev.eb_start, ctx.position):
+        rows[eb] = _uncalibrated_row(ctx, eb, calibrated)
+    sessions = _restore_sessions(ctx, rows.values())
+    schedblock = _schedblock(ctx)
+    fixes = _check_scripts(ev, rows, sessions, ctx.findings)
+    restored = any(r.restore for r in rows.values())
+    if calibrated and manifest_name and not restored:
+        ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
     restorable = bool(calibrated and manifest_name and restored)
     table = sorted(
         rows.values(),
@@ -407,28 +433,16 @@ def reconcile(ev: Evidence) -> RestorePlan:
         route="script" if fixes else "ppr",
         sessions=sessions if restorable else {},
         ebs=table,
-        findings=findings,
+        findings=ctx.findings,
         task=task,
         ocorr_mode=ocorr_mode,
         manifest=manifest_name,
-        calibration_source=source,
+        calibration_source=ctx.source,
         schedblock=schedblock.uid if schedblock else None,
         sbstatus=schedblock.status_uid if schedblock else None,
         schedblock_name=schedblock.name if schedblock else None,
         fixes=fixes,
         project=_project(ev),
-    )
-
-
-def _row(
-    ev: Evidence, eb: str, science: set[str], session_of: dict[str, int], part_of: dict
-) -> EbRow:
-    return EbRow(
-        eb=eb,
-        in_asa_science=eb in science,
-        ousstatus_session=session_of.get(eb),
-        ousstatus_part_id=part_of.get(eb),
-        qa0=ev.qa0.get(eb),
     )
 
 
