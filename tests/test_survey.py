@@ -168,3 +168,28 @@ def test_cli_synthetic_archive(tmp_path):
     assert result.returncode == 0, result.stderr
     engine = connect(f"sqlite:///{tmp_path / 'syn' / 'archive.db'}")
     assert len(survey(engine).table) == 120
+
+
+def test_survey_statements_compile_for_oracle():
+    import sqlalchemy as sa
+    from sqlalchemy.dialects import oracle
+
+    from restorekit import schema
+
+    science = schema.asa_science.c
+    status = schema.obs_unit_set_status
+    statements = [
+        sa.select(science.member_ouss_id, science.asdm_uid).distinct(),
+        sa.select(status.c.status_entity_id, status.c.xml).where(status.c.xml.is_not(None)),
+        sa.select(*schema.asa_product_files.columns).where(
+            schema.asa_product_files.c.asa_mous_uid.in_(sa.bindparam("ids", expanding=True))),
+    ]
+    for stmt in statements:
+        sql = str(stmt.compile(dialect=oracle.dialect()))
+        assert "uid://" not in sql and "'" not in sql
+    chunk = [f"uid://A001/X1/X{i:x}" for i in range(IN_LIST_LIMIT)]
+    compiled = statements[2].params(ids=chunk).compile(
+        dialect=oracle.dialect(), compile_kwargs={"render_postcompile": True})
+    sql = str(compiled)
+    assert "uid://" not in sql  # still bound, one bind variable per uid
+    assert sql.count(":ids_") == IN_LIST_LIMIT <= 1000
