@@ -17,7 +17,6 @@ import multiprocessing
 import os
 import resource
 import time
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -105,20 +104,36 @@ STREAMED_TABLES = (
 )
 
 
-def _in_part(part: int, parts: int):
-    if parts == 1:
-        return lambda mous: True
-    return lambda mous: zlib.crc32(mous.encode()) % parts == part
+Bounds = tuple[str | None, str | None]
+
+
+def partition_bounds(engine: Engine, parts: int) -> list[Bounds]:
+    """Split the MOUS uids of ASA_SCIENCE into ``parts`` ranges of equal size (one query)."""
+    column = schema.asa_science.c.member_ouss_id
+    with translate_errors(engine), engine.connect() as conn:
+        mouses = [r[0] for r in conn.execute(sa.select(column).distinct().order_by(column))]
+    cuts = [mouses[len(mouses) * k // parts] for k in range(1, parts) if mouses]
+    edges = [None, *cuts, None] if len(cuts) == parts - 1 else [None, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def _within(column: sa.Column, bounds: Bounds) -> list:
+    low, high = bounds
+    conditions = []
+    if low is not None:
+        conditions.append(column >= sa.literal(low, sa.String))
+    if high is not None:
+        conditions.append(column < sa.literal(high, sa.String))
+    return conditions
 
 
 def _partition_filter(index: ArchiveIndex, wanted: set[str]):
-    """Keep only the rows a worker's MOUSes need, so that workers split the memory too."""
+    """Keep only the SchedBlock and EB rows a worker's MOUSes need (those tables have no MOUS
+    column to bound in SQL), so that workers split the memory too."""
     ebs = {r[0] for rows in index.science.values() for r in rows}
     schedblocks = {r[2] for rows in index.science.values() for r in rows if r[2]}
 
     def keep(table: str, rows: list[tuple]) -> list[tuple]:
-        if table in ("asa_product_files", "aqua_ous"):
-            return [r for r in rows if r[0] in wanted]
         if table == "sched_block_status":
             kept = [r for r in rows if r[3] in wanted or r[1] in schedblocks]
             schedblocks.update(r[1] for r in kept)
@@ -130,38 +145,46 @@ def _partition_filter(index: ArchiveIndex, wanted: set[str]):
     return keep
 
 
-def stream_archive(engine: Engine, *, part: int = 0, parts: int = 1) -> Iterator[Evidence]:
+def stream_archive(engine: Engine, bounds: Bounds = (None, None)) -> Iterator[Evidence]:
     """The evidence of every MOUS in ASA_SCIENCE, reading each table once, in batches.
 
     Eight statements in all: one per table, and the OUSStatus table twice (its small columns
     first, then the XML, which is parsed and dropped MOUS by MOUS so that the documents of
-    the whole archive are never in memory together). With ``parts`` > 1 only the MOUSes of
-    partition ``part`` (a stable hash of the uid) are kept, so that workers share the load.
+    the whole archive are never in memory together). With ``bounds`` (low, high) only the
+    MOUSes whose uid falls in ``[low, high)`` are read, so that workers share the load.
     """
     index = ArchiveIndex()
-    mine = _in_part(part, parts)
     status = schema.obs_unit_set_status
+    bounded = bounds != (None, None)
     with translate_errors(engine), engine.connect() as conn:
         science = schema.asa_science.c
-        distinct = sa.select(
-            science.member_ouss_id,
-            science.asdm_uid,
-            science.project_uid,
-            science.schedblock_uid,
-            science.schedblock_name,
-        ).distinct()
+        distinct = (
+            sa.select(
+                science.member_ouss_id,
+                science.asdm_uid,
+                science.project_uid,
+                science.schedblock_uid,
+                science.schedblock_name,
+            )
+            .where(*_within(science.member_ouss_id, bounds))
+            .distinct()
+        )
         for rows in _stream(conn, distinct):
-            index.add_science(r for r in rows if mine(r[0]))
+            index.add_science(rows)
         wanted = set(index.science)
-        keep = _partition_filter(index, wanted) if parts > 1 else None
+        keep = _partition_filter(index, wanted) if bounded else None
         for name in STREAMED_TABLES:
-            for rows in _stream(conn, _select(schema.metadata.tables[name])):
+            table = schema.metadata.tables[name]
+            stmt = _select(table)
+            if name in ("asa_product_files", "aqua_ous"):
+                stmt = stmt.where(*_within(table.columns[0], bounds))
+            for rows in _stream(conn, stmt):
                 index.add(name, keep(name, rows) if keep else rows)
         meta = sa.select(*[c for c in status.columns if c.name != "xml"])
         for rows in _stream(conn, meta):
             index.add("obs_unit_set_status", rows, keep_xml=False)
         documents = sa.select(status.c.status_entity_id, status.c.xml).where(
-            status.c.xml.is_not(None)
+            status.c.xml.is_not(None), *_within(status.c.status_entity_id, bounds)
         )
         for rows in _stream(conn, documents, batch=2_000):  # a few MB of XML at a time
             for uid, xml in rows:
@@ -280,33 +303,46 @@ _FORKED: tuple[Engine, list[str]] | None = None
 """What forked survey workers inherit (an engine cannot be pickled)."""
 
 
-def _survey_part(part: int, parts: int) -> tuple[list[tuple], int, float]:
-    """In a forked worker: classify partition ``part``; return rows, round trips, peak MB."""
+def _classify_part(engine: Engine, codes: list[str], bounds: Bounds) -> list[tuple]:
+    return [
+        tuple(classify(reconcile(ev), ev, codes).values()) for ev in stream_archive(engine, bounds)
+    ]
+
+
+def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float]:
+    """In a forked worker: classify the MOUSes within ``bounds``; rows, round trips, peak MB."""
     engine, codes = _FORKED  # type: ignore[misc]
     engine.dispose(close=False)  # never reuse the parent's connections
     gc.disable()
     with RoundTrips(engine) as trips:
-        records = [
-            tuple(classify(reconcile(ev), ev, codes).values())
-            for ev in stream_archive(engine, part=part, parts=parts)
-        ]
+        records = _classify_part(engine, codes, bounds)
     return records, trips.count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _survey_forked(engine: Engine, codes: list[str], processes: int):
-    """Classify the whole archive in ``processes`` forked workers; None if fork is absent."""
+    """Classify the whole archive in ``processes`` ranges of MOUS uids: this process takes the
+    first, forked workers the others. ``None`` where fork is not available."""
     global _FORKED
     if "fork" not in multiprocessing.get_all_start_methods():
         return None
+    with RoundTrips(engine) as trips:
+        first, *rest = partition_bounds(engine, processes)
     _FORKED = (engine, codes)
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-            parts = list(pool.map(_survey_part, range(processes), [processes] * processes))
+        with ProcessPoolExecutor(max_workers=max(1, len(rest)), mp_context=context) as pool:
+            others = [pool.submit(_survey_part, bounds) for bounds in rest]
+            with trips:
+                mine = _classify_part(engine, codes, first)
+            parts = [(mine, 0, None)] + [f.result() for f in others]
     finally:
         _FORKED = None
     records = [record for rows, _, _ in parts for record in rows]
-    return records, sum(n for _, n, _ in parts), [mb for _, _, mb in parts]
+    return (
+        records,
+        trips.count + sum(n for _, n, _ in parts),
+        [mb for _, _, mb in parts if mb is not None],
+    )
 
 
 def default_processes() -> int:
@@ -399,6 +435,6 @@ def survey(
         round_trips,
         seconds,
         deep,
-        processes=len(worker_peaks) or 1,
+        processes=len(worker_peaks) + 1,
         worker_peak_mb=worker_peaks,
     )
