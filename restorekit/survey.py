@@ -247,7 +247,7 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
         "project_code": plan.project.get("code"),
         "ebs": len(plan.ebs),
         "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
-        "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session),
+        "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session or r.calapply),
         "restore_ebs": sum(len(v) for v in plan.sessions.values()),
         "restore_sessions": len(plan.sessions),
         "restorable": plan.restorable,

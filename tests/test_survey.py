@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pandas as pd
+
 from restorekit.archive import RoundTrips, connect
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
@@ -204,3 +206,16 @@ def test_result_reports_its_processes(engine):
     assert survey(engine, processes=1).processes == 1
     parallel = survey(engine, processes=2)
     assert parallel.processes == 2 and len(parallel.worker_peak_mb) == 1
+
+
+def test_counts_per_mous(engine):
+    rows = survey(engine).table.set_index("mous")
+    seed = rows.loc["uid://A001/X12a3/X80e"]
+    assert (seed.ebs, seed.ousstatus_sessions, seed.calibrated_ebs, seed.restore_ebs) == (
+        2,
+        2,
+        1,
+        1,
+    )
+    null_xml = rows.loc["uid://A001/X1465/X2a10"]  # sessions unknown without OUSStatus
+    assert null_xml.calibrated_ebs == 2 and pd.isna(null_xml.ousstatus_sessions)
