@@ -8,6 +8,8 @@ from typing import Literal
 import pandas as pd
 
 Severity = Literal["info", "warning", "error"]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+"""Most severe first."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,5 @@ class Finding:
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
-    order = {"error": 0, "warning": 1, "info": 2}
-    rows = sorted((f.as_dict() for f in findings), key=lambda r: order[r["severity"]])
+    rows = sorted((f.as_dict() for f in findings), key=lambda r: SEVERITY_ORDER[r["severity"]])
     return pd.DataFrame(rows, columns=["severity", "code", "message", "eb"])

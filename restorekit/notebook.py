@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import __version__, archive, queries
 from .errors import NotRestorableError, RestorekitError
+from .findings import SEVERITY_ORDER
 
 RESULT_MIME = "application/vnd.restorekit.result+json"
 _ROW_COLOURS = {"error": "#f8d7da", "warning": "#fff3cd", "info": "#e7f1ff", "restore": "#d1e7dd"}
@@ -92,12 +93,11 @@ def install_error_display() -> None:
 def reconciliation_styler(frame: pd.DataFrame, findings: pd.DataFrame):
     """The EB table with each row coloured by its verdict and worst finding."""
     worst: dict[str, str] = {}
-    order = {"error": 0, "warning": 1, "info": 2}
     for row in findings.itertuples():
-        if row.eb and order[row.severity] < order.get(worst.get(row.eb, "info"), 3):
-            worst[row.eb] = row.severity
-        elif row.eb and row.eb not in worst:
-            worst[row.eb] = row.severity
+        if row.eb:
+            worst[row.eb] = min(
+                worst.get(row.eb, row.severity), row.severity, key=SEVERITY_ORDER.__getitem__
+            )
 
     def colour(row: pd.Series) -> list[str]:
         key = worst.get(row["eb"]) or ("restore" if row["restore"] else None)

@@ -29,7 +29,7 @@ from . import schema
 from .archive import RoundTrips, translate_errors
 from .bulk import ArchiveIndex, iter_evidence
 from .evidence import Evidence, read_documents
-from .findings import CODES
+from .findings import CODES, SEVERITY_ORDER
 from .ngas import NgasStore
 from .plan import RestorePlan
 from .reconcile import reconcile
@@ -38,7 +38,6 @@ from .uids import parse_uid
 IN_LIST_LIMIT = 1000
 WHOLE_TABLE_THRESHOLD = 5000
 """Above this many MOUSes, whole tables are read and filtered in memory."""
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 @dataclass

@@ -309,3 +309,24 @@ def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
     )
     summary = batch.run_batch(RESTORE, [params], records=tmp_path / "r2", progress=False)
     assert summary.iloc[0].status == "failed" and "no kernel" in summary.iloc[0].error
+
+
+def test_reconciliation_rows_take_the_colour_of_their_worst_finding():
+    import pandas as pd
+
+    from restorekit.notebook import _ROW_COLOURS, reconciliation_styler
+
+    table = pd.DataFrame({"eb": ["a", "b", "c", "d"], "restore": [True, False, True, False]})
+    findings = pd.DataFrame(
+        {
+            "severity": ["info", "warning", "error", "info", "info"],
+            "code": ["X"] * 5,
+            "message": [""] * 5,
+            "eb": ["b", "b", "b", "c", None],
+        }
+    )
+    html = reconciliation_styler(table, findings).to_html()
+    colours = {key: html.count(value) for key, value in _ROW_COLOURS.items()}
+    # a: restored; b: error beats warning and info; c: restored with info only; d: nothing
+    assert colours["restore"] > 0 and colours["error"] > 0
+    assert colours["warning"] == 0 and colours["info"] == 0
