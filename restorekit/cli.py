@@ -155,7 +155,9 @@ def cmd_survey(args: argparse.Namespace) -> int:
     engine = archive.connect(args.db, schema=args.schema)
     mouses = None
     if args.mous_file:
-        mouses = _read_mous_file(args.mous_file)
+        from .uids import read_uid_file
+
+        mouses = read_uid_file(args.mous_file, what="MOUS uid")
     store = None
     if args.deep:
         from .ngas import open_store
@@ -174,25 +176,6 @@ def cmd_survey(args: argparse.Namespace) -> int:
         atomic_write(Path(args.out), result.table.to_csv(index=False))
         print(f"per-MOUS table: {args.out}")
     return 0
-
-
-def _read_mous_file(path: str) -> list[str]:
-    from .errors import InputError
-    from .uids import parse_uid
-
-    try:
-        lines = open(path).read().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read MOUS file {path!r} ({exc.strerror})") from None
-    mouses = []
-    for number, line in enumerate(lines, start=1):
-        text = line.split("#", 1)[0].strip()
-        if text:
-            try:
-                mouses.append(parse_uid(text, what="MOUS uid").archive)
-            except InputError as exc:
-                raise InputError(f"{path}, line {number}: {exc}") from None
-    return mouses
 
 
 def cmd_sql(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ import pandas as pd
 from . import __version__, archive, queries
 from .errors import NotRestorableError, RestorekitError
 from .findings import SEVERITY_ORDER
+from .uids import read_uid_file
 
 RESULT_MIME = "application/vnd.restorekit.result+json"
 _ROW_COLOURS = {"error": "#f8d7da", "warning": "#fff3cd", "info": "#e7f1ff", "restore": "#d1e7dd"}
@@ -425,7 +426,6 @@ def survey_report(
     top: int = 20,
 ) -> dict:
     """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from .cli import _read_mous_file
     from .survey import survey
 
     install_error_display()
@@ -436,7 +436,7 @@ def survey_report(
         from .ngas import open_store
 
         store = open_store(ngas)
-    mouses = _read_mous_file(mous_file) if mous_file else None
+    mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
     result = survey(engine, mouses, deep=deep, store=store)
     note(
         f"{len(result.table):,} MOUSes of {archive.describe(engine)} surveyed in "

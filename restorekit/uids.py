@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InvalidUidError
+from .errors import InputError, InvalidUidError
 
 _PART = r"[AX][0-9a-fA-F]+"
 _ARCHIVE = re.compile(rf"uid://({_PART})/({_PART})/({_PART})")
@@ -84,3 +84,27 @@ def to_archive_form(value: str) -> str:
 def to_file_form(value: str) -> str:
     """``uid://A001/X12a3/X80e`` -> ``uid___A001_X12a3_X80e`` (file form passes through)."""
     return parse_uid(value).file
+
+
+def read_uid_file(path: str, *, what: str = "UID") -> list[str]:
+    """UIDs in archive form from a text file: one per line, ``#`` starts a comment.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read, or naming the file and line of a malformed UID.
+    """
+    try:
+        with open(path) as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} file {path!r} ({exc.strerror})") from None
+    uids = []
+    for number, line in enumerate(lines, start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            try:
+                uids.append(parse_uid(text, what=what).archive)
+            except InputError as exc:
+                raise InputError(f"{path}, line {number}: {exc}") from None
+    return uids

@@ -58,3 +58,17 @@ def test_round_trip(a, b, c):
     archive = f"uid://{a}/{b}/{c}"
     assert to_archive_form(to_file_form(archive)) == archive
     assert parse_uid(archive).parts == (a, b, c)
+
+
+def test_read_uid_file(tmp_path):
+    from restorekit.errors import InputError
+    from restorekit.uids import read_uid_file
+
+    path = tmp_path / "mous.txt"
+    path.write_text("# seed\nuid://A001/X12a3/X80e  # curveball\n\nuid___A001_X1284_X265f\n")
+    assert read_uid_file(str(path)) == ["uid://A001/X12a3/X80e", "uid://A001/X1284/X265f"]
+    path.write_text("uid://A001/X12a3/X80e\nuid://nope\n")
+    with pytest.raises(InputError, match=r"mous.txt, line 2: .*'uid://nope'"):
+        read_uid_file(str(path))
+    with pytest.raises(InputError, match="cannot read"):
+        read_uid_file(str(tmp_path / "missing.txt"))
