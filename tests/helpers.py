@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from restorekit.bulk import evidence_from_rows
 from restorekit.demo.documents import deliverables
 from restorekit.demo.model import MousSpec
@@ -37,3 +40,10 @@ def evidence_for(spec: MousSpec, *, documents: bool = True) -> Evidence:
 
 def plan_for(spec: MousSpec, *, documents: bool = True) -> RestorePlan:
     return reconcile(evidence_for(spec, documents=documents))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    """``restorekit ARGS`` in a fresh interpreter, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "restorekit.cli", *args], capture_output=True, text=True
+    )

@@ -1,18 +1,8 @@
-import subprocess
-import sys
-
 import pytest
 
 from restorekit.cli import main
 
-
-def run_cli(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "restorekit.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+from .helpers import run_cli
 
 
 def test_query_prints_the_seed_tables(capsys, demo):

@@ -207,7 +207,6 @@ def test_parameter_files(tmp_path):
 
 
 def test_passwords_are_taken_out_of_parameters():
-    runs = load_runs([])
     from restorekit.batch import Run
 
     runs = [

@@ -3,7 +3,6 @@ import json
 import os
 import stat
 import subprocess
-import sys
 
 import pytest
 
@@ -16,13 +15,9 @@ from restorekit.ppr import check_ppr, read_ppr
 from restorekit.prepare import prepare_restore
 from restorekit.scripts import parse_script
 
+from .helpers import run_cli
+
 RESTORABLE = [m for m in sorted(DEMO_MOUS) if m != "uid://A001/X1296/X7c1"]
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "restorekit.cli", *args], capture_output=True, text=True
-    )
 
 
 @pytest.mark.parametrize("mous", RESTORABLE)
@@ -92,7 +87,7 @@ def test_not_restorable_writes_nothing(engine, demo, tmp_path):
             "uid://A001/X1296/X7c1", tmp_path / "root", engine=engine, store=LocalNgas(demo.ngas)
         )
     assert not (tmp_path / "root").exists()
-    result = cli(
+    result = run_cli(
         "prepare",
         "uid://A001/X1296/X7c1",
         "--root",
@@ -171,7 +166,7 @@ def test_fetch_raw_without_the_tool_leaves_the_script(engine, demo, tmp_path, mo
 
 
 def test_cli_prepare_json_contract(demo, tmp_path):
-    result = cli(
+    result = run_cli(
         "prepare",
         SEED_MOUS,
         "--root",
@@ -201,7 +196,7 @@ def test_cli_prepare_json_contract(demo, tmp_path):
     assert os.path.isabs(out["ppr"]) and os.path.isfile(out["ppr"])
     assert out["sessions"] == {"session_2": ["uid://A002/Xcf92df/X3453"]}
     assert "member.uid___A001_X12a3_X80e.session_2.caltables.tgz" in out["products"]
-    result = cli(
+    result = run_cli(
         "prepare",
         SEED_MOUS,
         "--root",
@@ -220,7 +215,7 @@ def test_cli_prepare_existing_area(demo, tmp_path):
         tmp_path / "2017.1.01347.S/SOUS_uid___A001_X12a3_X80c/GOUS_uid___A001_X12a3_X80d/"
         "MOUS_uid___A001_X12a3_X80e"
     ).mkdir(parents=True)
-    result = cli(
+    result = run_cli(
         "prepare", SEED_MOUS, "--root", str(tmp_path), "--db", demo.url, "--ngas", str(demo.ngas)
     )
     assert result.returncode == 2 and "--overwrite" in result.stderr
@@ -230,7 +225,7 @@ def test_cli_prepare_existing_area(demo, tmp_path):
 def test_settings_file(demo, tmp_path):
     settings = tmp_path / "site.yaml"
     settings.write_text("processing_site: NAASC\noperator: pipeline\n")
-    result = cli(
+    result = run_cli(
         "prepare",
         SEED_MOUS,
         "--root",
@@ -246,7 +241,7 @@ def test_settings_file(demo, tmp_path):
     ppr = json.loads(result.stdout)["ppr"]
     assert "<ProcessingSite>NAASC</ProcessingSite>" in open(ppr).read()
     settings.write_text("processing_sight: NAASC\n")
-    result = cli(
+    result = run_cli(
         "prepare",
         SEED_MOUS,
         "--root",

@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 
 import pytest
 from hypothesis import given, settings
@@ -13,7 +11,7 @@ from restorekit.inspection import inspect_mous
 from restorekit.ngas import HttpNgas, LocalNgas
 from restorekit.reconcile import choose_schedblock, reconcile
 
-from .helpers import evidence_for, plan_for
+from .helpers import evidence_for, plan_for, run_cli
 
 EXPECTED = {
     # mous: (restorable, route, sessions, codes)
@@ -131,7 +129,6 @@ def test_choose_schedblock_rules():
 def test_xml_disagreeing_with_the_database():
     spec = DEMO_MOUS["uid://A001/X1320/X2b4"]
     ev = evidence_for(spec)
-    doc = spec.sessions  # noqa: F841 - the spec is unchanged; the evidence is edited
     ev.schedblocks = [
         SchedBlock(s.uid, s.name, "uid://A001/X9/X9", s.state) for s in ev.schedblocks
     ]
@@ -177,23 +174,8 @@ def test_documents_off_gives_the_database_view():
 
 
 def test_cli_plan_json_contract(demo):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restorekit.cli",
-            "plan",
-            SEED_MOUS,
-            "--db",
-            demo.url,
-            "--ngas",
-            str(demo.ngas),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", str(demo.ngas), "--json")
+    assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["mous"] == SEED_MOUS and plan["restorable"] is True
     assert plan["route"] in ("ppr", "script")
@@ -208,20 +190,7 @@ def test_cli_plan_json_contract(demo):
 
 
 def test_cli_plan_not_restorable_exits_zero(demo):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restorekit.cli",
-            "plan",
-            "uid://A001/X1296/X7c1",
-            "--db",
-            demo.url,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("plan", "uid://A001/X1296/X7c1", "--db", demo.url, "--json")
     assert result.returncode == 0 and json.loads(result.stdout)["restorable"] is False
 
 
@@ -233,11 +202,7 @@ def test_cli_plan_not_restorable_exits_zero(demo):
     ],
 )
 def test_cli_plan_bad_ngas(demo, args, needle):
-    result = subprocess.run(
-        [sys.executable, "-m", "restorekit.cli", "plan", SEED_MOUS, "--db", demo.url, *args],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("plan", SEED_MOUS, "--db", demo.url, *args)
     assert result.returncode == 2
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
 

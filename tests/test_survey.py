@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import pandas as pd
 
 from restorekit.archive import RoundTrips, connect
@@ -10,6 +7,8 @@ from restorekit.findings import CODES
 from restorekit.inspection import inspect_mous
 from restorekit.ngas import LocalNgas
 from restorekit.survey import IN_LIST_LIMIT, survey, survey_codes
+
+from .helpers import run_cli
 
 DATABASE_CODES = {c for c in CODES if CODES[c].from_database}
 
@@ -114,60 +113,18 @@ def test_cli_survey(demo, tmp_path):
     out = tmp_path / "survey.csv"
     mous_file = tmp_path / "mous.txt"
     mous_file.write_text("# two of them\nuid://A001/X12a3/X80e\nuid___A001_X1296_X7c1\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restorekit.cli",
-            "survey",
-            "--db",
-            demo.url,
-            "--mous-file",
-            str(mous_file),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("survey", "--db", demo.url, "--mous-file", str(mous_file), "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "2 MOUSes surveyed" in result.stdout and "NOT_CALIBRATED" in result.stdout
     assert out.read_text().count("\n") == 3
     mous_file.write_text("uid://A001/X12a3/X80e\nnot-a-uid\n")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restorekit.cli",
-            "survey",
-            "--db",
-            demo.url,
-            "--mous-file",
-            str(mous_file),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("survey", "--db", demo.url, "--mous-file", str(mous_file))
     assert result.returncode == 2 and "line 2" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_cli_synthetic_archive(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "restorekit.cli",
-            "demo-archive",
-            str(tmp_path / "syn"),
-            "--mous",
-            "120",
-            "--seed",
-            "4",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_cli("demo-archive", str(tmp_path / "syn"), "--mous", "120", "--seed", "4")
     assert result.returncode == 0, result.stderr
     engine = connect(f"sqlite:///{tmp_path / 'syn' / 'archive.db'}")
     assert len(survey(engine).table) == 120
