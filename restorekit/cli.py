@@ -67,11 +67,41 @@ def _ngas_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def print_plan(plan) -> None:
-    print(
-        f"MOUS {plan.mous}: {'restorable' if plan.restorable else 'NOT restorable'}"
-        f", route {plan.route}, {plan.task} ocorr_mode={plan.ocorr_mode!r}"
+def _settings_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="site settings (YAML): processing_site, operator, casa, pipeline_release, ...; "
+        "default from RESTOREKIT_* variables",
     )
+    parser.add_argument(
+        "--pipeline-release",
+        metavar="VERSION",
+        help="the pipeline release the restore runs with (e.g. 2024.1.0.8); task calls are "
+        "written for it (default: the settings', else the release that calibrated the data)",
+    )
+
+
+def _settings(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from .settings import SiteSettings
+
+    settings = SiteSettings.load(args.settings)
+    if args.pipeline_release:
+        settings = replace(settings, pipeline_release=args.pipeline_release)
+    return settings
+
+
+def print_plan(plan) -> None:
+    call = ", ".join(f"{k}={v!r}" for k, v in plan.restore_parameters.items())
+    route = f", route {plan.route}" if plan.restorable else ""
+    print(
+        f"MOUS {plan.mous}: {'restorable' if plan.restorable else 'NOT restorable'}{route}, "
+        f"{plan.task}({call})"
+    )
+    if plan.release is not None:
+        print(f"  calls written for pipeline {plan.release.describe()}")
     for name, ebs in plan.sessions.items():
         print(f"  {name}: {' | '.join(ebs)}")
     print("\n== EBs")
@@ -83,7 +113,10 @@ def print_plan(plan) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from .inspection import plan_mous
 
-    plan = plan_mous(args.mous, db=args.db, ngas=args.ngas)
+    settings = _settings(args)
+    plan = plan_mous(
+        args.mous, db=args.db, ngas=args.ngas, pipeline_release=settings.pipeline_release
+    )
     if args.json:
         print(plan.to_json())
     else:
@@ -95,7 +128,6 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     import json
 
     from .prepare import prepare_restore
-    from .settings import SiteSettings
 
     prepared = prepare_restore(
         args.mous,
@@ -105,7 +137,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         fetch_raw=args.fetch_raw,
         overwrite=args.overwrite,
         jobs=args.jobs,
-        settings=SiteSettings.load(args.settings),
+        settings=_settings(args),
         progress=True if args.progress else (False if args.json else None),
     )
     if args.json:
@@ -341,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("mous", metavar="MOUS", help="MOUS uid, e.g. uid://A001/X12a3/X80e")
     _db_option(p)
     _ngas_option(p)
+    _settings_options(p)
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
     p.set_defaults(handler=cmd_plan)
 
@@ -365,12 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the PPR and scripts of an existing area"
     )
     p.add_argument("--jobs", type=int, default=4, metavar="N", help="transfers at once (4)")
-    p.add_argument(
-        "--settings",
-        metavar="FILE",
-        help="site settings (YAML): processing_site, "
-        "operator, casa, ...; default from RESTOREKIT_* variables",
-    )
+    _settings_options(p)
     p.add_argument(
         "--progress",
         action="store_true",

@@ -79,7 +79,61 @@ CODES: dict[str, Code] = {
         Code(
             "DATA_FIXES",
             "warning",
-            "the delivery applies SACM/JAO data fixes: restore by script",
+            "the delivery calls data fixes (fixsyscaltimes, fixplanets, ...): restore by script",
+            from_database=False,
+        ),
+        Code(
+            "FIX_IMPORT_ONLY",
+            "info",
+            "a delivered script imports a fix but calls none: nothing to repeat",
+            from_database=False,
+        ),
+        Code(
+            "FIXES_DISAGREE",
+            "warning",
+            "pipescript and restore script call different fixes; the pipescript's are used",
+            from_database=False,
+        ),
+        Code(
+            "FIX_UNSUPPORTED",
+            "error",
+            "a delivered fix call cannot be repeated safely (not a plain call of literals)",
+            from_database=False,
+        ),
+        Code(
+            "PRODUCT_NAME_MAPPED",
+            "info",
+            "manifest and archive name products differently (member. prefix); both are laid out",
+            from_database=False,
+        ),
+        Code(
+            "LEGACY_RESTORE_TASK",
+            "info",
+            "the delivery restores with a task of older pipelines (hif_restoredata)",
+            from_database=False,
+        ),
+        Code(
+            "RESTORE_TASK_UNAVAILABLE",
+            "error",
+            "the target pipeline release has no task that restores this delivery",
+            from_database=False,
+        ),
+        Code(
+            "RESTORE_PARAMETER_DROPPED",
+            "warning",
+            "delivered restore parameters the target release does not accept are left out",
+            from_database=False,
+        ),
+        Code(
+            "RELEASE_INFERRED",
+            "info",
+            "the manifest names no pipeline version; the release is inferred from the date",
+            from_database=False,
+        ),
+        Code(
+            "RELEASE_NEAREST",
+            "warning",
+            "the pipeline version is outside restorekit's release table; the nearest is used",
             from_database=False,
         ),
         Code(

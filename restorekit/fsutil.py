@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -20,3 +21,22 @@ def atomic_write(path: Path, data: str | bytes, *, executable: bool = False) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_link(source: Path, target: Path) -> Path:
+    """Make ``target`` hold the same file as ``source``: a hard link where the file system
+    allows one, else a copy; either appears under ``target`` only once complete."""
+    if target.exists() and os.path.samefile(source, target):
+        return target
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target

@@ -28,6 +28,7 @@ def inspect_mous(
     ngas: str | None = None,
     engine: Engine | None = None,
     store: NgasStore | None = None,
+    pipeline_release: str | None = None,
 ) -> Inspection:
     """Gather the archive rows and delivered documents of ``mous`` and reconcile them.
 
@@ -38,11 +39,13 @@ def inspect_mous(
     db, ngas
         Archive URL and NGAS location (see :func:`restorekit.archive.connect` and
         :func:`restorekit.ngas.open_store`); ignored when ``engine``/``store`` are given.
+    pipeline_release
+        The release the restore will run with; default: the delivery's own.
     """
     engine = engine if engine is not None else connect(db)
     store = store if store is not None else open_store(ngas)
     evidence = gather(engine, mous, store)
-    return Inspection(evidence, reconcile(evidence))
+    return Inspection(evidence, reconcile(evidence, pipeline_release=pipeline_release))
 
 
 def plan_mous(mous: str, **kwargs) -> RestorePlan:

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from .findings import Finding, findings_table
+from .releases import Release
+from .scripts import FixCall
 
 EB_COLUMNS = [
     "eb",
@@ -50,9 +52,22 @@ class RestorePlan:
     sessions
         Manifest session name -> EB uids (archive form) in restore order.
     route
-        ``"ppr"``, or ``"script"`` when the delivery needs data fixes a PPR cannot express.
+        ``"ppr"``, or ``"script"`` when the delivery calls data fixes a PPR cannot express.
     task, ocorr_mode
-        ``hifa_restoredata``/``"ca"`` (interferometry) or ``hsd_restoredata``/``"ao"``.
+        The restore task of the target release (``hifa_restoredata``/``"ca"``,
+        ``hsd_restoredata``/``"ao"``, ...); ``delivered_task`` is the one the delivery called.
+    restore_parameters
+        Keyword arguments of the restore call besides ``vis`` and ``session``: the delivered
+        call's, less those the target release lacks, in the delivered order.
+    import_parameters
+        Keyword arguments of the ``*_importdata`` call that precedes the fixes (script route).
+    fixes
+        The delivered fix calls to repeat after the import, in order; ``fix_module`` is where
+        ``almahelpers`` fixes are imported from for the target CASA generation.
+    release
+        The pipeline release the task calls are written for, and why.
+    product_names
+        Manifest name -> archive (NGAS) name of each product whose two names differ.
     """
 
     mous: str
@@ -68,8 +83,16 @@ class RestorePlan:
     schedblock: str | None = None
     sbstatus: str | None = None
     schedblock_name: str | None = None
-    fixes: dict[str, object] | None = None
+    fixes: list[FixCall] = field(default_factory=list)
+    fix_module: str | None = None
     project: dict[str, str | None] = field(default_factory=dict)
+    delivered_task: str | None = None
+    restore_parameters: dict[str, object] = field(default_factory=dict)
+    import_task: str = "hifa_importdata"
+    import_parameters: dict[str, object] = field(default_factory=dict)
+    release: Release | None = None
+    casa_generation: int = 6
+    product_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def codes(self) -> set[str]:
@@ -99,7 +122,17 @@ class RestorePlan:
             "sbstatus": self.sbstatus,
             "manifest": self.manifest,
             "calibration_source": self.calibration_source,
-            "fixes": self.fixes,
+            "delivered_task": self.delivered_task,
+            "restore_parameters": self.restore_parameters,
+            "import_task": self.import_task,
+            "import_parameters": self.import_parameters,
+            "release": self.release.to_dict() if self.release else None,
+            "fixes": [
+                {"function": f.function, "call": f.render(), "vis": f.vis, "delivered": f.text}
+                for f in self.fixes
+            ],
+            "fix_module": self.fix_module,
+            "product_names": self.product_names,
             "project": self.project,
             "ebs": [asdict(r) for r in self.ebs],
             "findings": [f.as_dict() for f in self.findings],

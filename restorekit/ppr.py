@@ -53,6 +53,15 @@ def session_intents(plan: RestorePlan) -> list[tuple[str, str]]:
     ]
 
 
+def ppr_value(value: object) -> str:
+    """A task parameter as PPR text, which the pipeline converts back (see :func:`_convert`)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return str(value)
+
+
 def _sub(parent, tag: str, text: str | None = None, **attrib: str):
     node = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v is not None})
     if text is not None:
@@ -126,9 +135,10 @@ def build_ppr(
     command = _sub(procedure, "ProcessingCommand")
     _sub(command, "Command", plan.task)
     parameters = _sub(command, "ParameterSet")
-    parameter = _sub(parameters, "Parameter")
-    _sub(parameter, "Keyword", "ocorr_mode")
-    _sub(parameter, "Value", plan.ocorr_mode)
+    for keyword, value in plan.restore_parameters.items():
+        parameter = _sub(parameters, "Parameter")
+        _sub(parameter, "Keyword", keyword)
+        _sub(parameter, "Value", ppr_value(value))
 
     identifier = _sub(_sub(_sub(request, "DataSet"), "SchedBlockSet"), "SchedBlockIdentifier")
     _sub(identifier, "RelativePath", layout.relative_path)
@@ -175,6 +185,13 @@ def _convert(text: str | None) -> object:
             pass
     if value.startswith("[") and value.endswith("]"):
         return [v.strip() for v in value[1:-1].split(",") if v.strip()]
+    return value
+
+
+def _expected(value: object) -> object:
+    """What the pipeline's conversion makes of ``value`` written with :func:`ppr_value`."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
     return value
 
 
@@ -295,6 +312,11 @@ def check_ppr(xml: bytes | str, plan: RestorePlan) -> PprReading:
             problems.append(f"command {task!r} is not a pipeline task")
     if [task for task, _ in reading.commands] != [plan.task]:
         problems.append(f"commands {[t for t, _ in reading.commands]} are not [{plan.task!r}]")
+    elif reading.commands[0][1] != {k: _expected(v) for k, v in plan.restore_parameters.items()}:
+        problems.append(
+            f"{plan.task} would get {reading.commands[0][1]}, the plan says "
+            f"{plan.restore_parameters}"
+        )
     expected = [(parse_uid(eb).file, name) for eb, name in plan.restore_ebs]
     got = [
         (name, session) for (name, _), session in zip(reading.asdms, reading.sessions, strict=True)

@@ -16,10 +16,10 @@ from . import __version__
 from .archive import describe
 from .errors import NotRestorableError, RestoreAreaError
 from .fetch import FetchReport, Product, fetch_products
-from .fsutil import atomic_write
+from .fsutil import atomic_link, atomic_write
 from .inspection import Inspection, inspect_mous
 from .layout import RestoreLayout
-from .ngas import NgasStore
+from .ngas import NgasStore, check_file_id
 from .ppr import build_ppr, check_ppr
 from .queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
 from .scriptgen import rawdata_script, restore_script, run_script
@@ -103,8 +103,22 @@ def _write(path: Path, data: str | bytes, *, keep: bool, executable: bool = Fals
     atomic_write(path, data, executable=executable)
 
 
+def link_manifest_names(plan, layout: RestoreLayout) -> None:
+    """Make ``products/`` hold each product also under the name the manifest gives it.
+
+    ``hifa_restoredata`` copies ``products/<manifest name>``; the archive may hold the same file
+    as ``member.<manifest name>`` (or the reverse). The second name is a hard link (a copy where
+    the file system has none), so no space is spent twice.
+    """
+    for manifest_name, archive_name in plan.product_names.items():
+        check_file_id(manifest_name)
+        atomic_link(layout.products / archive_name, layout.products / manifest_name)
+
+
 def export_rawdata(plan, layout: RestoreLayout) -> dict[str, str]:
-    """Run ``asdmExportLight`` for each EB to restore that is not in ``rawdata/`` yet."""
+    """Run ``asdmExportLight`` for each EB to restore that is not in ``rawdata/`` yet; an
+    export named like the archive tarball (``<uid___...>.asdm.sdm``) is renamed to the bare
+    name the pipeline wants."""
     tool = shutil.which("asdmExportLight")
     status = {}
     for eb, _ in plan.restore_ebs:
@@ -117,10 +131,13 @@ def export_rawdata(plan, layout: RestoreLayout) -> dict[str, str]:
             done = subprocess.run(
                 [tool, "-d", "rawdata", eb], cwd=layout.mous_dir, capture_output=True, text=True
             )
+            tarball_name = target.with_name(target.name + ".asdm.sdm")
+            if done.returncode == 0 and not target.exists() and tarball_name.exists():
+                tarball_name.rename(target)
             status[eb] = (
                 "exported"
-                if done.returncode == 0
-                else f"failed: {(done.stderr or done.stdout).strip()[-200:]}"
+                if done.returncode == 0 and target.exists()
+                else f"failed: {(done.stderr or done.stdout).strip()[-200:] or 'nothing written'}"
             )
     return status
 
@@ -156,11 +173,13 @@ def prepare_restore(
 
     engine = engine if engine is not None else connect(db)
     store = store if store is not None else open_store(ngas)
-    inspection = inspection or inspect_mous(mous, engine=engine, store=store)
+    settings = settings or SiteSettings.load()
+    inspection = inspection or inspect_mous(
+        mous, engine=engine, store=store, pipeline_release=settings.pipeline_release
+    )
     plan = inspection.plan
     if not plan.restorable:
         raise NotRestorableError(f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}")
-    settings = settings or SiteSettings.load()
     layout = RestoreLayout.for_plan(plan, root)
     created = datetime.now(UTC)
     ppr = build_ppr(plan, layout, settings, created=created)
@@ -175,6 +194,7 @@ def prepare_restore(
         if cls in FETCHED_CLASSES
     ]
     report = fetch_products(store, products, layout.products, jobs=jobs, progress=progress)
+    link_manifest_names(plan, layout)
 
     _write(layout.ppr, ppr, keep=resumed)
     check_ppr(layout.ppr.read_bytes(), plan)

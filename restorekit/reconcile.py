@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .evidence import MISSING, Evidence, SchedBlock
 from .findings import Finding
 from .manifest import choose_manifest
 from .plan import EbRow, RestorePlan
+from .restorecall import restore_call
+from .uids import uid_of_name, uid_of_vis
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 RULED_OUT_SB_STATES = {"Deleted", "Broken"}
 SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
 _CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
-_FILE_UID = re.compile(r"uid___([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)")
+MEMBER = "member."
+"""The prefix the archive gives OUS-level products from Cycle 5 on; manifests never carry it."""
 _EB_PRODUCT = re.compile(
-    r"^(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
+    r"^(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
 )
 
@@ -35,10 +38,13 @@ def session_number(name: str | None) -> int | None:
     return None
 
 
-def archive_uid(name: str) -> str:
-    """An EB named in a file (``uid___A002_X..``) in archive form, or the name unchanged."""
-    m = _FILE_UID.fullmatch(name)
-    return f"uid://{m[1]}/{m[2]}/{m[3]}" if m else name
+def product_name(name: str, products: Mapping[str, str]) -> str | None:
+    """The archive's name for a product the manifest names: the same, or with the ``member.``
+    prefix added or removed; ``None`` when the archive has neither."""
+    if name in products:
+        return name
+    other = name.removeprefix(MEMBER) if name.startswith(MEMBER) else MEMBER + name
+    return other if other in products else None
 
 
 def choose_schedblock(
@@ -146,18 +152,28 @@ def _check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
             )
 
 
-def _calibrated_from_manifest(ev: Evidence) -> list[tuple[str, str, list[str]]]:
-    """``(eb file name, session name, missing product files)`` from the manifest."""
+def _calibrated_from_manifest(
+    ev: Evidence, names: dict[str, str]
+) -> list[tuple[str, str, list[str]]]:
+    """``(eb file name, session name, missing product files)`` from the manifest; ``names``
+    gets manifest name -> archive name for each product the two name differently."""
+
+    def missing(name: str | None) -> bool:
+        found = product_name(name, ev.products) if name else None
+        if found and found != name:
+            names[name] = found  # type: ignore[index]
+        return found is None
+
     out = []
     for session in ev.manifest.sessions:  # type: ignore[union-attr]
         caltables_missing = (
-            []
-            if session.caltables in ev.products
-            else [session.caltables or f"the caltables of {session.name}"]
+            [session.caltables or f"the caltables of {session.name}"]
+            if missing(session.caltables)
+            else []
         )
         for asdm in session.asdms:
-            missing = [f for f in (asdm.applycmds, asdm.finalflags) if f and f not in ev.products]
-            out.append((asdm.name, session.name, caltables_missing + missing))
+            lacking = [f for f in (asdm.applycmds, asdm.finalflags) if f and missing(f)]
+            out.append((asdm.name, session.name, caltables_missing + lacking))
     return out
 
 
@@ -176,7 +192,7 @@ def _calibrated_from_products(
             if m := _EB_PRODUCT.match(name):
                 kinds.setdefault(m.group(1), set()).add(m.group(2))
     sessions = sorted(found, key=lambda s: (session_number(s) is None, session_number(s) or 0))
-    ordinals = {eb: session_of.get(archive_uid(eb)) for eb in kinds}
+    ordinals = {eb: session_of.get(uid_of_name(eb)) for eb in kinds}
     out = []
     for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
         ordinal = ordinals[eb]
@@ -201,19 +217,14 @@ def _calibrated_from_products(
     return out
 
 
-def _restore_task(ev: Evidence) -> tuple[str, str, bool]:
+def _total_power(ev: Evidence) -> bool:
     script = ev.restore_script.restore if ev.restore_script else None
     procedure = ev.manifest.procedure if ev.manifest else None
-    total_power = bool(
+    return bool(
         (script and script.task.startswith("hsd"))
         or (procedure and procedure.startswith("hsd"))
         or any(".hsd_" in name for name in ev.products)
     )
-    if total_power:
-        return "hsd_restoredata", "ao", True
-    if script and script.task != "hsd_restoredata":
-        return script.task, script.ocorr_mode or "ca", False
-    return "hifa_restoredata", "ca", False
 
 
 def _order(values: Iterable[str], start: dict[str, str | None], position: dict[str, int]):
@@ -262,11 +273,11 @@ def _calibrated_row(
     ctx: _Context, name: str, session: str | None, missing: list[str], known: set[str]
 ) -> EbRow:
     """The verdict on an EB the manifest (or the product list) says was calibrated."""
-    eb = archive_uid(name)
+    eb = uid_of_name(name)
     row = ctx.row(eb)
     row.manifest_session = session
-    row.calapply = f"{name}.ms.calapply.txt" in ctx.ev.products
-    row.flagversions = f"{name}.ms.flagversions.tgz" in ctx.ev.products
+    row.calapply = product_name(f"{name}.ms.calapply.txt", ctx.ev.products) is not None
+    row.flagversions = product_name(f"{name}.ms.flagversions.tgz", ctx.ev.products) is not None
     if eb not in known:
         row.reason = (
             "calibrated, but unknown to the archive (not in ASA_SCIENCE, "
@@ -367,8 +378,12 @@ def _schedblock(ctx: _Context) -> SchedBlock | None:
     return chosen
 
 
-def reconcile(ev: Evidence) -> RestorePlan:
-    """Apply every rule to ``ev`` and return the plan with its EB table and findings."""
+def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePlan:
+    """Apply every rule to ``ev`` and return the plan with its EB table and findings.
+
+    ``pipeline_release`` is the release the restore will run with (the site setting); by
+    default, the one that calibrated the delivery.
+    """
     ctx = _Context.of(ev)
     calibrated = "calibration" in ev.products.values()
     if not calibrated:
@@ -384,9 +399,17 @@ def reconcile(ev: Evidence) -> RestorePlan:
             "MANIFEST_MISSING",
             "no *pipeline_manifest.xml among the products; hifa_restoredata needs it",
         )
+    names: dict[str, str] = {}
     if ev.manifest is not None:
         ctx.source = "manifest"
-        calibrated_ebs = _calibrated_from_manifest(ev)
+        calibrated_ebs = _calibrated_from_manifest(ev, names)
+        if names:
+            ctx.add(
+                "PRODUCT_NAME_MAPPED",
+                f"the archive holds {len(names)} product{'s' if len(names) != 1 else ''} under "
+                "other names than the manifest gives; products/ holds each under both: "
+                + ", ".join(f"{a} as {m}" for m, a in sorted(names.items())),
+            )
     else:
         ctx.source = "products" if calibrated else None
         if manifest_name and ev.documents_read:
@@ -398,7 +421,7 @@ def reconcile(ev: Evidence) -> RestorePlan:
         calibrated_ebs = (
             _calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
         )
-    task, ocorr_mode, total_power = _restore_task(ev)
+    total_power = _total_power(ev)
     if total_power:
         ctx.add(
             "TOTAL_POWER",
@@ -414,11 +437,13 @@ def reconcile(ev: Evidence) -> RestorePlan:
         rows[eb] = _uncalibrated_row(ctx, eb, calibrated)
     sessions = _restore_sessions(ctx, rows.values())
     schedblock = _schedblock(ctx)
-    fixes = _check_scripts(ev, rows, sessions, ctx.findings)
+    _compare_restore_script(ev, rows, sessions, ctx.findings)
+    restored_ebs = {eb for ebs in sessions.values() for eb in ebs}
+    call = restore_call(ev, restored_ebs, total_power, pipeline_release, ctx.add)
     restored = any(r.restore for r in rows.values())
     if calibrated and manifest_name and not restored:
         ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
-    restorable = bool(calibrated and manifest_name and restored)
+    restorable = bool(calibrated and manifest_name and restored and not call.blocked)
     table = sorted(
         rows.values(),
         key=lambda r: (
@@ -430,79 +455,60 @@ def reconcile(ev: Evidence) -> RestorePlan:
     return RestorePlan(
         mous=ev.mous,
         restorable=restorable,
-        route="script" if fixes else "ppr",
+        route="script" if call.fixes else "ppr",
         sessions=sessions if restorable else {},
         ebs=table,
         findings=ctx.findings,
-        task=task,
-        ocorr_mode=ocorr_mode,
+        task=call.task,
+        ocorr_mode=call.ocorr_mode,
         manifest=manifest_name,
         calibration_source=ctx.source,
         schedblock=schedblock.uid if schedblock else None,
         sbstatus=schedblock.status_uid if schedblock else None,
         schedblock_name=schedblock.name if schedblock else None,
-        fixes=fixes,
+        fixes=call.fixes,
+        fix_module=call.fix_module,
         project=_project(ev),
+        delivered_task=call.delivered_task,
+        restore_parameters=call.parameters,
+        import_task=call.import_task,
+        import_parameters=call.import_parameters,
+        release=call.release,
+        casa_generation=call.casa_generation,
+        product_names=names,
     )
 
 
-def _check_scripts(
+def _compare_restore_script(
     ev: Evidence, rows: dict[str, EbRow], sessions: dict[str, list[str]], findings: list[Finding]
-) -> dict[str, object] | None:
-    """Compare the delivered restore script with the plan; return the fixes it needs."""
+) -> None:
+    """Mark the EBs the delivered restore script restores; say where it differs from the plan."""
     if ev.restore_script_problem:
         findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", ev.restore_script_problem))
-    script = ev.restore_script
-    if script is None:
-        return None
-    call = script.restore
-    delivered = set()
-    if call:
-        delivered = {
-            (archive_uid(v.rsplit("/", 1)[-1].removesuffix(".ms")), s)
-            for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
-        }
-        for eb, _ in delivered:
-            if eb in rows:
-                rows[eb].in_restore_script = True
+    call = ev.restore_script.restore if ev.restore_script else None
+    if call is None:
+        return
+    # Sessions repeat (one per vis): compare (EB, session) pairs, as the pipeline pairs them.
+    delivered = {
+        (uid_of_vis(v), s)
+        for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
+    }
+    for eb, _ in delivered:
+        if eb in rows:
+            rows[eb].in_restore_script = True
     planned = {(eb, name) for name, ebs in sessions.items() for eb in ebs}
-    if call and delivered != planned:
+    if delivered != planned:
         extra = sorted(f"{eb} ({s})" for eb, s in delivered - planned)
         lacking = sorted(f"{eb} ({s})" for eb, s in planned - delivered)
+        parts = [f"it restores {', '.join(extra)}" if extra else "",
+                 f"it does not restore {', '.join(lacking)}" if lacking else ""]
         findings.append(
             Finding(
                 "RESTORE_SCRIPT_DISAGREES",
                 "the delivered restore script differs from the plan: "
-                + "; ".join(
-                    p
-                    for p in (
-                        f"it restores {', '.join(extra)}" if extra else "",
-                        f"it does not restore {', '.join(lacking)}" if lacking else "",
-                    )
-                    if p
-                ),
+                + "; ".join(p for p in parts if p),
             )
         )
-    scripts = [s for s in (script, ev.pipescript) if s is not None]
-    if not any(s.has_fixes for s in scripts):
-        return None
-    fixed = sorted({archive_uid(v.removesuffix(".ms")) for s in scripts for _, v in s.fixes if v})
-    functions = sorted({fn for s in scripts for fn, _ in s.fixes} or {"fixsyscaltimes"})
-    modules = [m for s in scripts for m in s.fix_modules]
-    generation = next((s.casa_generation for s in scripts if s.casa_generation), None)
-    findings.append(
-        Finding(
-            "DATA_FIXES",
-            f"the delivery applies SACM/JAO data fixes ({', '.join(functions)} on "
-            f"{', '.join(fixed) or 'its EBs'}) that a PPR cannot express; restore with the script",
-        )
-    )
-    return {
-        "functions": functions,
-        "ebs": fixed,
-        "module": modules[0] if modules else None,
-        "casa": generation,
-    }
 
 
 def _project(ev: Evidence) -> dict[str, str | None]:

@@ -3,6 +3,7 @@ data export."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from datetime import UTC, datetime
 
@@ -13,20 +14,37 @@ from .settings import SiteSettings
 from .uids import parse_uid
 
 FIX_MARK = "# SACM/JAO - Fixes"
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
-def _list(values: list[str]) -> str:
-    return "[" + ", ".join(repr(v) for v in values) + "]"
+def _call(task: str, vis: list[str], sessions: list[str], keywords: dict[str, object]) -> str:
+    """``task(vis=[...], session=[...], k=v, ...)`` with every value a Python literal."""
+    for key in keywords:
+        if not _IDENTIFIER.fullmatch(key):
+            raise ValueError(f"{key!r} cannot be a keyword argument")
+    parts = [f"vis={vis!r}", f"session={sessions!r}"]
+    parts += [f"{k}={v!r}" for k, v in keywords.items()]
+    return f"{task}({', '.join(parts)})"
 
 
-def fix_module(plan: RestorePlan) -> str:
-    """Where ``fixsyscaltimes`` lives for the CASA generation of the delivery."""
-    fixes = plan.fixes or {}
-    casa = fixes.get("casa")
-    if casa is None:
-        version = plan.project.get("casa_version") or ""
-        casa = 6 if version.startswith("6") else 5
-    return "casarecipes.almahelpers" if casa == 6 else "recipes.almahelpers"
+def fix_imports(plan: RestorePlan) -> list[str]:
+    """The import lines the fixes need in the target CASA generation.
+
+    ``almahelpers`` functions come from ``recipes`` (CASA 5) or ``casarecipes`` (CASA 6);
+    other fixes are CASA tasks, global in CASA 5 and in ``casatasks`` from CASA 6.
+    """
+    helpers = sorted(
+        {
+            f.function
+            for f in plan.fixes
+            if f.function == "fixsyscaltimes" or (f.module or "").endswith("almahelpers")
+        }
+    )
+    tasks = sorted({f.function for f in plan.fixes} - set(helpers))
+    lines = [f"from {plan.fix_module} import {', '.join(helpers)}  {FIX_MARK}"] if helpers else []
+    if tasks and plan.casa_generation >= 6:
+        lines.append(f"from casatasks import {', '.join(tasks)}  {FIX_MARK}")
+    return lines
 
 
 def restore_script(plan: RestorePlan, *, created: datetime | None = None) -> str:
@@ -35,38 +53,27 @@ def restore_script(plan: RestorePlan, *, created: datetime | None = None) -> str
     pairs = plan.restore_ebs
     vis = [parse_uid(eb).file for eb, _ in pairs]
     sessions = [name for _, name in pairs]
-    args = f"vis={_list(vis)}, session={_list(sessions)}, ocorr_mode={plan.ocorr_mode!r}"
-    prefix = plan.task.split("_", 1)[0]
     lines = [
         f"# Restore of MOUS {plan.mous} ({plan.project.get('code')}), written by restorekit "
         f"{__version__} on {created:%Y-%m-%d %H:%M} UTC.",
+        f"# Task calls for pipeline {plan.release.describe() if plan.release else 'unknown'}.",
         "# Run from working/: casa --pipeline -c " + f"{parse_uid(plan.mous).file}.restore.py",
     ]
     if plan.fixes:
-        fixed = set(plan.fixes.get("ebs") or []) or {eb for eb, _ in pairs}
-        functions = plan.fixes.get("functions") or ["fixsyscaltimes"]
-        lines += [
-            f"from {fix_module(plan)} import {', '.join(functions)}  {FIX_MARK}",
-            "__rethrow_casa_exceptions = True",
-            "h_init()",
-            "try:",
-        ]
+        importer = plan.import_task
         raw = [f"../rawdata/{v}" for v in vis]
-        lines.append(
-            f"    {prefix}_importdata(dbservice=False, bdfflags=False, vis={_list(raw)}, "
-            f"session={_list(sessions)}, ocorr_mode={plan.ocorr_mode!r})"
-        )
-        for (eb, _), name in zip(pairs, vis, strict=True):
-            if eb in fixed:
-                for function in functions:
-                    lines.append(f"    {function}(vis={name + '.ms'!r})  {FIX_MARK}")
+        lines += fix_imports(plan)
+        lines += ["__rethrow_casa_exceptions = True", "h_init()", "try:"]
+        lines.append(f"    {_call(importer, raw, sessions, plan.import_parameters)}")
+        lines += [f"    {fix.render()}  {FIX_MARK}" for fix in plan.fixes]
         lines += [
             "    h_save()  # SACM/JAO - Finish weblog after fixes",
             "    h_init()  # SACM/JAO - Restart weblog after fixes",
         ]
     else:
         lines += ["__rethrow_casa_exceptions = True", "h_init()", "try:"]
-    lines += [f"    {plan.task}({args})", "finally:", "    h_save()"]
+    restore = _call(plan.task, vis, sessions, plan.restore_parameters)
+    lines += [f"    {restore}", "finally:", "    h_save()"]
     return "\n".join(lines) + "\n"
 
 
@@ -94,15 +101,23 @@ esac
 
 
 def rawdata_script(plan: RestorePlan, layout: RestoreLayout) -> str:
-    """``export_rawdata.sh``: ``asdmExportLight`` for each EB to restore, skipping those there."""
+    """``export_rawdata.sh``: ``asdmExportLight`` for each EB to restore, skipping those there.
+
+    The pipeline wants ``rawdata/<uid___...>``; an export that writes the archive tarball's
+    ``<uid___...>.asdm.sdm`` is renamed to that.
+    """
     lines = [
         "#!/usr/bin/env bash",
         f"# Raw data of MOUS {plan.mous}: only the EBs the plan restores. Run where the site's",
         "# archive configuration for asdmExportLight is set up. Safe to rerun.",
         "set -euo pipefail",
         f"cd {shlex.quote(str(layout.mous_dir))}",
+        "export_eb() {  # $1: the EB uid, $2: its name in rawdata/",
+        '  [ -e "rawdata/$2" ] && return 0',
+        '  asdmExportLight -d rawdata "$1"',
+        '  [ -e "rawdata/$2" ] || mv "rawdata/$2.asdm.sdm" "rawdata/$2"',
+        "}",
     ]
     for eb, _ in plan.restore_ebs:
-        name = parse_uid(eb).file
-        lines.append(f"[ -e rawdata/{name} ] || asdmExportLight -d rawdata {shlex.quote(eb)}")
+        lines.append(f"export_eb {shlex.quote(eb)} {shlex.quote(parse_uid(eb).file)}")
     return "\n".join(lines) + "\n"

@@ -1,25 +1,86 @@
-"""Restore scripts and pipescripts of a delivery, read with :mod:`ast` (never executed)."""
+"""Restore scripts and pipescripts of a delivery, read with :mod:`ast` (never executed).
+
+What deliveries really hold (the pipeline's export, and JAO's tool that adds the SACM/JAO
+fixes): restore tasks of every generation (``hif_restoredata`` before November 2016, then
+``hifa_``/``hsd_``/``hifv_``/``h_restoredata``); fix calls after the ``*_importdata`` call, one or
+more per EB, each marked ``# SACM/JAO - Fixes``; and sometimes only the import of a fix, never
+called (total-power scripts have no ``hifa_importdata`` line to put the calls after).
+"""
 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from .errors import DocumentError
 
-RESTORE_TASKS = ("hifa_restoredata", "hsd_restoredata", "hifv_restoredata", "h_restoredata")
-IMPORT_TASKS = ("hifa_importdata", "hsd_importdata", "hifv_importdata", "h_importdata")
-FIX_FUNCTIONS = ("fixsyscaltimes",)
+RESTORE_TASKS = (
+    "hifa_restoredata",
+    "hif_restoredata",
+    "hsd_restoredata",
+    "hsdn_restoredata",
+    "hifv_restoredata",
+    "h_restoredata",
+)
+IMPORT_TASKS = tuple(t.replace("_restoredata", "_importdata") for t in RESTORE_TASKS)
+FIX_FUNCTIONS = ("fixsyscaltimes", "fixplanets")
+"""Data fixes known by name; any function imported from ``almahelpers`` is one too."""
 FIX_MARK = "SACM/JAO - Fixes"
+_PIPELINE_TASK = re.compile(r"(h|hif|hifa|hifv|hsd|hsdn)_\w+")
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_NOT_LITERAL = object()
 
 
 @dataclass(frozen=True)
 class TaskCall:
+    """A pipeline import or restore call.
+
+    ``keywords`` holds every keyword argument but ``vis`` and ``session`` whose value is a
+    literal, in the order written; ``opaque`` names those whose value is not.
+    """
+
     task: str
     vis: list[str]
     session: list[str]
-    ocorr_mode: str | None
+    keywords: dict[str, object]
     line: int
+    opaque: tuple[str, ...] = ()
+
+    @property
+    def ocorr_mode(self) -> str | None:
+        mode = self.keywords.get("ocorr_mode")
+        return mode if isinstance(mode, str) else None
+
+
+@dataclass(frozen=True)
+class FixCall:
+    """One data-fix call as delivered: ``function(*args, **keywords)``.
+
+    ``literal`` is False when the function is not a plain name or an argument is not a
+    literal; such a call cannot be carried into a generated script safely.
+    """
+
+    function: str
+    args: tuple[object, ...]
+    keywords: tuple[tuple[str, object], ...]
+    line: int
+    text: str
+    literal: bool = True
+    module: str | None = None
+    """Where the delivery imports the function from; ``None`` for a CASA task."""
+
+    @property
+    def vis(self) -> str | None:
+        value = dict(self.keywords).get("vis", self.args[0] if self.args else None)
+        return value if isinstance(value, str) else None
+
+    def render(self) -> str:
+        """The call as Python source: same function, same arguments in the same order."""
+        if not self.literal:
+            raise ValueError(f"the fix call {self.text!r} has non-literal parts")
+        parts = [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.keywords]
+        return f"{self.function}({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
@@ -33,31 +94,31 @@ class DeliveredScript:
     imports
         ``*_importdata`` calls.
     fixes
-        ``(function, vis)`` of each data fix applied (``fixsyscaltimes``).
-    fix_modules
-        Modules the fixes are imported from (``recipes.almahelpers``, ``casarecipes...``).
+        Data-fix calls, in the order written.
+    fix_imports
+        Fix function -> the module it is imported from (``recipes.almahelpers``, ...).
     marked
         The script carries the ``# SACM/JAO - Fixes`` comment.
     """
 
     restore: TaskCall | None
     imports: list[TaskCall] = field(default_factory=list)
-    fixes: list[tuple[str, str | None]] = field(default_factory=list)
-    fix_modules: list[str] = field(default_factory=list)
+    fixes: list[FixCall] = field(default_factory=list)
+    fix_imports: dict[str, str] = field(default_factory=dict)
     marked: bool = False
 
     @property
-    def has_fixes(self) -> bool:
-        return bool(self.fixes or self.fix_modules)
+    def import_only(self) -> bool:
+        """A fix is imported but no fix is called."""
+        return bool(self.fix_imports) and not self.fixes
 
     @property
     def casa_generation(self) -> int | None:
-        """6 for ``casarecipes``, 5 for ``recipes``: where the fixes are imported from."""
-        if any(m.startswith("casarecipes") for m in self.fix_modules):
+        """6 for ``casarecipes``/``casatasks``, 5 for ``recipes``: where fixes come from."""
+        modules = set(self.fix_imports.values())
+        if any(m.startswith(("casarecipes", "casatasks")) for m in modules):
             return 6
-        if self.fix_modules:
-            return 5
-        return None
+        return 5 if modules else None
 
 
 def parse_script(text: str, *, name: str = "the script") -> DeliveredScript:
@@ -72,22 +133,39 @@ def parse_script(text: str, *, name: str = "the script") -> DeliveredScript:
         tree = ast.parse(text, filename=name)
     except SyntaxError as exc:
         raise DocumentError(f"{name} is not valid Python ({exc.msg}, line {exc.lineno})") from None
-    restore = None
-    imports, fixes, modules = [], [], []
+    marked = {i for i, line in enumerate(text.splitlines(), start=1) if FIX_MARK in line}
+    fix_imports = _fix_imports(tree)
+    restore, imports, fixes = None, [], []
+    statements = [n.value for n in ast.walk(tree) if isinstance(n, ast.Expr)]
+    calls = sorted(
+        (c for c in statements if isinstance(c, ast.Call)), key=lambda c: (c.lineno, c.col_offset)
+    )
+    for call in calls:
+        fn = _name(call.func)
+        if fn in RESTORE_TASKS:
+            restore = restore or _task(call, fn)
+        elif fn in IMPORT_TASKS:
+            imports.append(_task(call, fn))
+        elif fn in FIX_FUNCTIONS or fn in fix_imports or _marked_fix(call, fn, marked):
+            fixes.append(_fix(call, fn or "", text, fix_imports.get(fn or "")))
+    return DeliveredScript(restore, imports, fixes, fix_imports, bool(marked))
+
+
+def _fix_imports(tree: ast.Module) -> dict[str, str]:
+    out = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
-            if any(alias.name in FIX_FUNCTIONS for alias in node.names):
-                modules.append(node.module)
-        elif isinstance(node, ast.Call):
-            fn = _name(node.func)
-            if fn in RESTORE_TASKS and restore is None:
-                restore = _task(node, fn)
-            elif fn in IMPORT_TASKS:
-                imports.append(_task(node, fn))
-            elif fn in FIX_FUNCTIONS:
-                vis = _literal(_argument(node, "vis", 0))
-                fixes.append((fn, vis if isinstance(vis, str) else None))
-    return DeliveredScript(restore, imports, fixes, modules, FIX_MARK in text)
+            for alias in node.names:
+                if alias.name in FIX_FUNCTIONS or node.module.endswith("almahelpers"):
+                    out[alias.asname or alias.name] = node.module
+    return out
+
+
+def _marked_fix(call: ast.Call, fn: str | None, marked: set[int]) -> bool:
+    """A call on a line marked as a SACM/JAO fix that is not a pipeline task."""
+    end = call.end_lineno or call.lineno
+    on_marked_line = any(line in marked for line in range(call.lineno, end + 1))
+    return on_marked_line and not (fn and _PIPELINE_TASK.fullmatch(fn))
 
 
 def _name(func: ast.expr) -> str | None:
@@ -98,20 +176,14 @@ def _name(func: ast.expr) -> str | None:
     return None
 
 
-def _argument(call: ast.Call, keyword: str, position: int) -> ast.expr | None:
-    for kw in call.keywords:
-        if kw.arg == keyword:
-            return kw.value
-    return call.args[position] if len(call.args) > position else None
-
-
-def _literal(node: ast.expr | None) -> object:
-    if node is None:
-        return None
+def _value(node: ast.expr) -> object:
+    """A literal's value; CASA 5's ``T``/``F`` read as booleans; else ``_NOT_LITERAL``."""
+    if isinstance(node, ast.Name) and node.id in ("T", "F"):
+        return node.id == "T"
     try:
         return ast.literal_eval(node)
-    except (ValueError, SyntaxError, TypeError):
-        return None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _NOT_LITERAL
 
 
 def _strings(value: object) -> list[str]:
@@ -123,11 +195,30 @@ def _strings(value: object) -> list[str]:
 
 
 def _task(call: ast.Call, task: str) -> TaskCall:
-    mode = _literal(_argument(call, "ocorr_mode", 99))
-    return TaskCall(
-        task=task,
-        vis=_strings(_literal(_argument(call, "vis", 0))),
-        session=_strings(_literal(_argument(call, "session", 1))),
-        ocorr_mode=mode if isinstance(mode, str) else None,
-        line=call.lineno,
+    given = {kw.arg: kw.value for kw in call.keywords if kw.arg}
+    for position, key in enumerate(("vis", "session")):
+        if key not in given and len(call.args) > position:
+            given[key] = call.args[position]
+    keywords, opaque = {}, []
+    for key, node in given.items():
+        value = _value(node)
+        if value is _NOT_LITERAL:
+            opaque.append(key)
+        elif key not in ("vis", "session"):
+            keywords[key] = value
+    vis = _value(given["vis"]) if "vis" in given else None
+    session = _value(given["session"]) if "session" in given else None
+    return TaskCall(task, _strings(vis), _strings(session), keywords, call.lineno, tuple(opaque))
+
+
+def _fix(call: ast.Call, fn: str, text: str, module: str | None) -> FixCall:
+    args = tuple(_value(a) for a in call.args)
+    keywords = tuple((kw.arg or "**", _value(kw.value)) for kw in call.keywords)
+    literal = (
+        isinstance(call.func, ast.Name)
+        and bool(_IDENTIFIER.fullmatch(fn))
+        and all(v is not _NOT_LITERAL for v in args)
+        and all(k != "**" and v is not _NOT_LITERAL for k, v in keywords)
     )
+    source = ast.get_source_segment(text, call) or fn
+    return FixCall(fn, args, keywords, call.lineno, " ".join(source.split()), literal, module)

@@ -29,6 +29,9 @@ class SiteSettings:
     """The pipeline's PPR runner, as given to ``casa --pipeline -c``."""
     logdir: str | None = None
     """``SCIPIPE_LOGDIR``; default: ``<restore area>/logs``."""
+    pipeline_release: str | None = None
+    """The pipeline release restores run with (``2024.1.0.8``); task calls are written for it.
+    Default: the release that calibrated each delivery."""
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SiteSettings:

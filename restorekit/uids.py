@@ -86,6 +86,17 @@ def to_file_form(value: str) -> str:
     return parse_uid(value).file
 
 
+def uid_of_name(name: str) -> str:
+    """A uid named in a file name (``uid___A002_X1_X2``) in archive form; anything else as is."""
+    m = _FILE.fullmatch(name)
+    return f"uid://{m[1]}/{m[2]}/{m[3]}" if m else name
+
+
+def uid_of_vis(vis: str) -> str:
+    """The EB of a ``vis`` a script names (``../rawdata/uid___A002_X1_X2.ms``), archive form."""
+    return uid_of_name(vis.rsplit("/", 1)[-1].removesuffix(".ms"))
+
+
 def read_uid_file(path: str, *, what: str = "UID") -> list[str]:
     """UIDs in archive form from a text file: one per line, ``#`` starts a comment.
 

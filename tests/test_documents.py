@@ -63,12 +63,20 @@ def test_bad_ousstatus_is_a_one_line_document_error(text):
 
 def test_manifest_shape():
     manifest = parse_manifest(manifest_xml(SEED))
-    assert manifest.casa_version == "5.1.1-5"
+    # Written in July 2018: manifests named no versions before August 2018.
+    assert manifest.casa_version is None and manifest.pipeline_version is None
+    later = parse_manifest(manifest_xml(DEMO_MOUS["uid://A001/X1301/X1a6"]))
+    assert later.casa_version == "5.4.0-70"
+    assert later.pipeline_version == "42254M (Pipeline-CASA54-P1-B)"
     assert manifest.procedure == "hifa_calimage"
     assert [s.name for s in manifest.sessions] == ["session_2"]
     session = manifest.sessions[0]
     assert session.number == 2
-    assert session.caltables == "member.uid___A001_X12a3_X80e.session_2.caltables.tgz"
+    # The pipeline's export names it after the OUS; only the archive adds "member.".
+    assert session.caltables == "uid___A001_X12a3_X80e.session_2.caltables.tgz"
+    archived = {d.name for d in deliverables(SEED)}
+    assert "member.uid___A001_X12a3_X80e.session_2.caltables.tgz" in archived
+    assert session.caltables not in archived
     assert [a.name for a in session.asdms] == ["uid___A002_Xcf92df_X3453"]
     assert session.asdms[0].applycmds == "uid___A002_Xcf92df_X3453.ms.calapply.txt"
     assert manifest.asdm_table().session.tolist() == ["session_2"]
@@ -91,7 +99,11 @@ def test_seed_restore_script_is_read_with_its_fixes():
     assert script.restore.vis == ["uid___A002_Xcf92df_X3453"]
     assert script.restore.session == ["session_2"]
     assert script.restore.ocorr_mode == "ca"
-    assert script.fixes == [("fixsyscaltimes", "uid___A002_Xcf92df_X3453.ms")]
+    assert [(f.function, f.vis) for f in script.fixes] == [
+        ("fixsyscaltimes", "uid___A002_Xcf92df_X3453.ms")
+    ]
+    assert script.fixes[0].text == "fixsyscaltimes(vis = 'uid___A002_Xcf92df_X3453.ms')"
+    assert script.fix_imports == {"fixsyscaltimes": "recipes.almahelpers"}
     assert script.casa_generation == 5 and script.marked
     assert script.imports[0].vis == ["../rawdata/uid___A002_Xcf92df_X3453"]
 
@@ -100,7 +112,8 @@ def test_casa6_fix_import_and_plain_script():
     casa6 = DEMO_MOUS["uid://A001/X1465/X1b2c"]
     assert parse_script(restore_script(casa6)).casa_generation == 6
     plain = parse_script(restore_script(DEMO_MOUS["uid://A001/X1284/X265f"]))
-    assert not plain.has_fixes and plain.restore.session == ["session_1"] * 3 + ["session_2"]
+    assert not plain.fixes and not plain.fix_imports
+    assert plain.restore.session == ["session_1"] * 3 + ["session_2"]
 
 
 def test_total_power_script():

@@ -12,6 +12,7 @@ import papermill
 import pytest
 
 from restorekit.batch import load_runs, run_batch, strip_passwords
+from restorekit.demo import DEMO_SPECS
 from restorekit.errors import InputError
 from restorekit.notebook import RESULT_MIME
 
@@ -107,7 +108,7 @@ def _row(batch, name):
 
 def test_seed_record(batch):
     row = _row(batch, "seed")
-    assert row.status == "ok" and row.route == "script" and row.findings == 3
+    assert row.status == "ok" and row.route == "script" and row.findings == 5
     assert Path(row.ppr).is_file()
     # two runs of X80e in this batch: their records get distinct folders
     assert row.notebook.endswith("uid___A001_X12a3_X80e--seed/restore_mous.ipynb")
@@ -191,7 +192,7 @@ def test_survey_notebook(tmp_path, demo):
     assert row.status == "ok", row.error
     text = _outputs_text(row.notebook)
     assert "image/png" in text and "DATA_FIXES" in text and "MOUSes per finding" in text
-    assert csv.read_text().count("\n") == 14
+    assert csv.read_text().count("\n") == len(DEMO_SPECS) + 1
 
 
 def test_parameter_files(tmp_path):

@@ -13,13 +13,20 @@ from restorekit.reconcile import choose_schedblock, reconcile
 
 from .helpers import evidence_for, plan_for, run_cli
 
+MAPPED = "PRODUCT_NAME_MAPPED"
 EXPECTED = {
     # mous: (restorable, route, sessions, codes)
     SEED_MOUS: (
         True,
         "script",
         {"session_2": ["uid://A002/Xcf92df/X3453"]},
-        {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP", "DATA_FIXES"},
+        {
+            "EB_EXCLUDED_BY_QA0",
+            "SESSION_NUMBERS_GAP",
+            "DATA_FIXES",
+            "PRODUCT_NAME_MAPPED",
+            "RELEASE_INFERRED",
+        },
     ),
     "uid://A001/X1284/X265f": (
         True,
@@ -32,34 +39,48 @@ EXPECTED = {
             ],
             "session_2": ["uid://A002/Xc72427/X2dfe"],
         },
-        set(),
+        {"PRODUCT_NAME_MAPPED", "RELEASE_INFERRED"},
     ),
     "uid://A001/X1296/X7c1": (False, "ppr", {}, {"NOT_CALIBRATED"}),
-    "uid://A001/X1301/X1a6": (True, "ppr", None, {"MULTIPLE_SCHEDBLOCKS"}),
-    "uid://A001/X1320/X2b4": (True, "ppr", None, set()),
-    "uid://A001/X133d/X5e1": (True, "ppr", None, {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP"}),
-    "uid://A001/X1465/X1b2c": (True, "script", None, {"DATA_FIXES"}),
-    "uid://A001/X1465/X2a10": (True, "ppr", None, {"OUSSTATUS_MISSING"}),
-    "uid://A001/X1465/X2b3e": (True, "ppr", None, {"OUSSTATUS_MALFORMED"}),
+    "uid://A001/X1301/X1a6": (True, "ppr", None, {"MULTIPLE_SCHEDBLOCKS", MAPPED}),
+    "uid://A001/X1320/X2b4": (True, "ppr", None, {MAPPED}),
+    "uid://A001/X133d/X5e1": (
+        True,
+        "ppr",
+        None,
+        {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP", MAPPED},
+    ),
+    "uid://A001/X1465/X1b2c": (True, "script", None, {"DATA_FIXES", "FIXES_DISAGREE", MAPPED}),
+    "uid://A001/X1465/X2a10": (True, "ppr", None, {"OUSSTATUS_MISSING", MAPPED}),
+    "uid://A001/X1465/X2b3e": (True, "ppr", None, {"OUSSTATUS_MALFORMED", MAPPED}),
     "uid://A001/X1465/X3c01": (
         True,
         "ppr",
         {"session_1": ["uid://A002/Xe52a40/X30f"]},
-        {"CALIBRATED_EB_UNKNOWN"},
+        {"CALIBRATED_EB_UNKNOWN", MAPPED},
     ),
-    "uid://A001/X1465/X4d7a": (True, "ppr", None, {"TOTAL_POWER"}),
+    "uid://A001/X1465/X4d7a": (True, "ppr", None, {"TOTAL_POWER", MAPPED}),
     "uid://A001/X1465/X5e0c": (
         True,
         "ppr",
         {"session_2": ["uid://A002/Xe6f2d4/X2a8"], "session_3": ["uid://A002/Xe6f2d4/X44b"]},
-        {"SESSION_NUMBER_MISMATCH", "SESSION_NUMBERS_GAP"},
+        {"SESSION_NUMBER_MISMATCH", "SESSION_NUMBERS_GAP", MAPPED},
     ),
     "uid://A001/X1465/X6f19": (
         True,
         "ppr",
         {"session_2": ["uid://A002/Xe7b3c0/X776"]},
-        {"EB_NOT_CALIBRATED_UNEXPLAINED", "SESSION_NUMBERS_GAP"},
+        {"EB_NOT_CALIBRATED_UNEXPLAINED", "SESSION_NUMBERS_GAP", MAPPED},
     ),
+    "uid://A001/X87d/X1c2": (
+        True,
+        "ppr",
+        {"session_1": ["uid://A002/Xb9a1f3/X3f1", "uid://A002/Xb9a1f3/X594"]},
+        {"LEGACY_RESTORE_TASK", "RELEASE_INFERRED"},
+    ),
+    "uid://A001/X133d/X7a2": (True, "ppr", None, {"TOTAL_POWER", "FIX_IMPORT_ONLY", MAPPED}),
+    "uid://A001/X133d/X8c4": (True, "script", None, {"DATA_FIXES", MAPPED}),
+    "uid://A001/X15a2/X3d7": (True, "ppr", None, {MAPPED}),
 }
 
 
@@ -93,7 +114,8 @@ def test_seed_curveball_is_explained(engine, demo):
     assert plan.project["sous"] == "uid://A001/X12a3/X80c"
     assert plan.schedblock == "uid://A001/X12a3/X804"
     assert plan.sbstatus == "uid://A001/X12a3/X80f"
-    assert plan.fixes["casa"] == 5
+    assert plan.casa_generation == 5 and plan.fix_module == "recipes.almahelpers"
+    assert [f.render() for f in plan.fixes] == ["fixsyscaltimes(vis='uid___A002_Xcf92df_X3453.ms')"]
 
 
 def test_severities_and_messages():

@@ -28,8 +28,8 @@ class Deliverable:
 
 
 def deliverables(spec: MousSpec) -> list[Deliverable]:
-    """Every product file of the MOUS, in a stable order."""
-    m = f"member.{spec.file}"
+    """Every product file of the MOUS, in a stable order, named as the archive names them."""
+    m = f"{spec.archive_prefix}{spec.file}"
     recipe = spec.recipe
     files: list[Deliverable] = []
     sessions = spec.calibrated_sessions()
@@ -179,16 +179,20 @@ def _main_schedblock(spec: MousSpec) -> int:
 
 
 def manifest_xml(spec: MousSpec) -> str:
-    """The ``pipeline_manifest.xml`` of the delivery."""
-    m = f"member.{spec.file}"
+    """The ``pipeline_manifest.xml`` of the delivery: OUS-level products named as the
+    pipeline's export names them, after the OUS in file form, without the archive's prefix."""
+    m = spec.file
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f"<piperesults name={quoteattr(spec.file)}>",
         f"  <ous name={quoteattr(spec.file)}>",
-        f"    <casaversion name={quoteattr(spec.casa_version)}/>",
-        f"    <pipeline_version name={quoteattr(spec.pipeline_version)}/>",
-        f"    <procedure_name name={quoteattr(spec.recipe)}/>",
     ]
+    if spec.manifest_versions:
+        lines += [
+            f"    <casaversion name={quoteattr(spec.casa_version)}/>",
+            f"    <pipeline_version name={quoteattr(spec.pipeline_version)}/>",
+        ]
+    lines += [f"    <procedure_name name={quoteattr(spec.recipe)}/>"]
     for ordinal, ebs in spec.calibrated_sessions():
         name = spec.manifest_session_name(ordinal)
         lines.append(f"    <session name={quoteattr(name)}>")
@@ -217,11 +221,39 @@ def manifest_xml(spec: MousSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _task_args(spec: MousSpec, ebs: list[tuple[str, EbSpec]], prefix: str = "") -> str:
+def _task_args(
+    spec: MousSpec, ebs: list[tuple[str, EbSpec]], prefix: str = "", *, mode: bool = True
+) -> str:
     vis = ", ".join(f"'{prefix}{eb.file}'" for _, eb in ebs)
     sessions = ", ".join(f"'{name}'" for name, _ in ebs)
-    mode = "ao" if spec.total_power else "ca"
-    return f"vis=[{vis}], session=[{sessions}], ocorr_mode='{mode}'"
+    args = f"vis=[{vis}], session=[{sessions}]"
+    return args + (f", ocorr_mode='{'ao' if spec.total_power else 'ca'}'" if mode else "")
+
+
+def _restore_call(spec: MousSpec, ebs: list[tuple[str, EbSpec]]) -> str:
+    task = spec.restore_task or ("hsd_restoredata" if spec.total_power else "hifa_restoredata")
+    extra = "".join(f", {k}={v!r}" for k, v in spec.restore_keywords.items())
+    return f"{task} ({_task_args(spec, ebs)}{extra})"
+
+
+def _fix_lines(spec: MousSpec, ebs: list[tuple[str, EbSpec]]) -> list[str]:
+    """The calls JAO's tool inserts after the import: per EB, fixsyscaltimes then fixplanets
+    on each solar-system field, each marked."""
+    lines = []
+    for _, eb in ebs:
+        lines.append(f"    fixsyscaltimes(vis = '{eb.file}.ms')# SACM/JAO - Fixes")
+        for field_id in spec.planet_fields:
+            lines.append(
+                f"    fixplanets(vis = '{eb.file}.ms', field = '{field_id}', fixuvw = T)"
+                "# SACM/JAO - Fixes"
+            )
+    return lines
+
+
+_AFTER_FIXES = [
+    "    h_save() # SACM/JAO - Finish weblog after fixes",
+    "    h_init() # SACM/JAO - Restart weblog after fixes",
+]
 
 
 def _restore_ebs(spec: MousSpec) -> list[tuple[str, EbSpec]]:
@@ -238,21 +270,15 @@ def _fix_import(spec: MousSpec) -> str:
 def restore_script(spec: MousSpec) -> str:
     """The delivered ``casa_piperestorescript.py``, with SACM/JAO fixes when the spec has them."""
     ebs = _restore_ebs(spec)
-    task = "hsd" if spec.total_power else "hifa"
-    lines = []
-    if spec.fixes:
-        lines += [_fix_import(spec), "__rethrow_casa_exceptions = True", "h_init()", "try:"]
+    lines = [_fix_import(spec)] if spec.fixes else []
+    lines += ["__rethrow_casa_exceptions = True", "h_init()", "try:"]
+    if spec.fixes and spec.fix_calls == "both":
         lines.append(
-            f"    {task}_importdata (dbservice=False, bdfflags=False, "
+            "    hifa_importdata (dbservice=False, bdfflags=False, "
             f"{_task_args(spec, ebs, '../rawdata/')})"
         )
-        for _, eb in ebs:
-            lines.append(f"    fixsyscaltimes(vis = '{eb.file}.ms')# SACM/JAO - Fixes")
-        lines.append("    h_save() # SACM/JAO - Finish weblog after fixes")
-        lines.append("    h_init() # SACM/JAO - Restart weblog after fixes")
-    else:
-        lines += ["__rethrow_casa_exceptions = True", "h_init()", "try:"]
-    lines.append(f"    {task}_restoredata ({_task_args(spec, ebs)})")
+        lines += _fix_lines(spec, ebs) + _AFTER_FIXES
+    lines.append(f"    {_restore_call(spec, ebs)}")
     lines += ["finally:", "    h_save()"]
     return "\n".join(lines) + "\n"
 
@@ -269,11 +295,12 @@ def pipescript(spec: MousSpec) -> str:
         f"context.set_state('ProjectStructure', 'ous_entity_id', '{spec.project_uid}')",
         f"context.set_state('ProjectStructure', 'ousstatus_entity_id', '{spec.mous}')",
         "try:",
-        f"    {task}_importdata(vis=[{', '.join(repr(eb.file) for _, eb in ebs)}], "
-        f"session=[{', '.join(repr(n) for n, _ in ebs)}])",
     ]
-    for _, eb in ebs if spec.fixes else []:
-        lines.append(f"    fixsyscaltimes(vis = '{eb.file}.ms')# SACM/JAO - Fixes")
+    importing = f"    {task}_importdata({_task_args(spec, ebs, mode=False)})"
+    lines.append(importing)
+    if spec.fixes and spec.fix_calls != "none":
+        # As JAO's tool does it: the fixes, a weblog break, then the import once more.
+        lines += _fix_lines(spec, ebs) + _AFTER_FIXES + [importing]
     if spec.total_power:
         lines += [
             '    hsd_flagdata(pipelinemode="automatic")',

@@ -12,6 +12,7 @@ from importlib import resources
 from .model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
 
 SEED_MOUS = "uid://A001/X12a3/X80e"
+CYCLE7_PIPELINE = {"casa_version": "5.6.1-8", "pipeline_version": "42866M (Pipeline-CASA56-P1-B)"}
 
 
 def _seed_ousstatus() -> str:
@@ -138,8 +139,7 @@ def _specs() -> list[MousSpec]:
         xml_text=_seed_ousstatus(),
         fixes="casa5",
         manifest_infix="calimage",
-        casa_version="5.1.1-5",
-        pipeline_version="40896 (Pipeline-CASA51-P2-B)",
+        manifest_versions=False,
         description="The seed's curveball: two OUSStatus sessions, one in the manifest; "
         "uid://A002/Xce574d/Xa33e semi-passed QA0; the restore script carries SACM/JAO fixes.",
     )
@@ -196,8 +196,7 @@ def _specs() -> list[MousSpec]:
                 "Serpens_a_07_TM1",
             )
         ],
-        casa_version="5.1.1-5",
-        pipeline_version="40896 (Pipeline-CASA51-P2-B)",
+        manifest_versions=False,
         description="The seed's first example: four EBs, all calibrated.",
     )
     unexplained = _mous(
@@ -207,6 +206,7 @@ def _specs() -> list[MousSpec]:
         "X1903624781",
         _sessions("Xe7b3c0", 0x5D3, datetime(2019, 12, 1, 8), [["Pass"], ["Pass"]]),
         "An EB that passed QA0 was not calibrated, and nothing in the archive says why.",
+        **CYCLE7_PIPELINE,
     )
     unexplained.sessions[0].ebs[0].calibrated = False
     cycle7 = ("2019.1.00678.S", "uid://A001/X1465/X1a0", "uid://A001/X1465/X1a4")
@@ -269,8 +269,10 @@ def _specs() -> list[MousSpec]:
             cycle7,
             "X1903624101",
             _sessions("Xe3a5fd", 0x11A2, d(2019, 10, 14, 6), [["Pass", "Pass"]]),
-            "A CASA 6 delivery whose scripts carry SACM/JAO fixsyscaltimes fixes.",
+            "A CASA 6 delivery with SACM/JAO fixsyscaltimes fixes: the pipescript calls them, "
+            "the restore script only imports them (the common shape).",
             fixes="casa6",
+            fix_calls="pipescript",
             casa_version="6.1.1.15",
             pipeline_version="2020.1.0.36 (Pipeline-CASA61-P1-B)",
         ),
@@ -282,6 +284,7 @@ def _specs() -> list[MousSpec]:
             _sessions("Xe41b07", 0x8D1, d(2019, 10, 20, 2), [["Pass"], ["Pass"]]),
             "The OUSStatus XML is NULL in the archive.",
             xml="null",
+            **CYCLE7_PIPELINE,
         ),
         _mous(
             "X1465",
@@ -291,6 +294,7 @@ def _specs() -> list[MousSpec]:
             _sessions("Xe45c99", 0x4E7, d(2019, 10, 22, 9), [["Pass", "Pass"]]),
             "The OUSStatus XML is malformed (truncated).",
             xml="malformed",
+            **CYCLE7_PIPELINE,
         ),
         _mous(
             "X1465",
@@ -300,6 +304,7 @@ def _specs() -> list[MousSpec]:
             _sessions("Xe52a40", 0x30F, d(2019, 11, 2, 0), [["Pass"]]),
             "The manifest names an EB the archive does not know.",
             unknown_manifest_ebs={1: ["uid://A002/Xd00bad/X1f"]},
+            **CYCLE7_PIPELINE,
         ),
         _mous(
             "X1465",
@@ -309,6 +314,7 @@ def _specs() -> list[MousSpec]:
             _sessions("Xe60c3b", 0x77C, d(2019, 11, 12, 13), [["Pass"], ["Pass"]]),
             "Total power (single dish): hsd_restoredata with ocorr_mode='ao'.",
             total_power=True,
+            **CYCLE7_PIPELINE,
         ),
         _mous(
             "X1465",
@@ -318,8 +324,60 @@ def _specs() -> list[MousSpec]:
             _sessions("Xe6f2d4", 0x2A8, d(2019, 11, 20, 3), [["Pass"], ["Pass"]]),
             "The manifest numbers sessions one higher than OUSStatus does.",
             manifest_session_shift=1,
+            **CYCLE7_PIPELINE,
         ),
         unexplained,
+        _mous(
+            "X87d",
+            0x1C2,
+            ("2016.1.00304.S", "uid://A001/X2f6/X3e", "uid://A001/X2f6/X42"),
+            "X1034581247",
+            _sessions("Xb9a1f3", 0x3F1, d(2016, 10, 9, 4), [["Pass", "Pass"]]),
+            "A CASA 4.7 delivery (October 2016): hif_restoredata, no member. prefixes, and a "
+            "manifest without versions.",
+            archive_prefix="",
+            manifest_versions=False,
+            restore_task="hif_restoredata",
+        ),
+        _mous(
+            "X133d",
+            0x7A2,
+            cycle6,
+            "X1184730644",
+            _sessions("Xd5e0c2", 0x611, d(2019, 1, 20, 3), [["Pass"], ["Pass"]]),
+            "Total power whose scripts import fixsyscaltimes but never call it: no fix to "
+            "repeat, so the PPR route (hsd_restoredata, ocorr_mode='ao').",
+            total_power=True,
+            fixes="casa5",
+            fix_calls="none",
+        ),
+        _mous(
+            "X133d",
+            0x8C4,
+            cycle6,
+            "X1184730702",
+            _sessions("Xd61a37", 0x2B0, d(2019, 2, 2, 1), [["Pass", "Pass"]]),
+            "SACM/JAO fixes with fixplanets: per EB, fixsyscaltimes and fixplanets on field 2 "
+            "(a solar-system flux calibrator), in both scripts.",
+            fixes="casa5",
+            planet_fields=["2"],
+        ),
+        _mous(
+            "X15a2",
+            0x3D7,
+            ("2021.1.01123.S", "uid://A001/X158f/X8a", "uid://A001/X158f/X8e"),
+            "X1520334418",
+            _sessions("Xf8e24c", 0x1B2, d(2022, 3, 14, 2), [["Pass"], ["Pass"]]),
+            "A restore call with more parameters (bdfflags, asis, and pipelinemode, which the "
+            "2023 pipelines no longer accept).",
+            casa_version="6.2.1.7",
+            pipeline_version="2021.2.0.128",
+            restore_keywords={
+                "bdfflags": True,
+                "asis": "SBSummary ExecBlock Antenna Station Receiver Source CalAtmosphere CalWVR",
+                "pipelinemode": "automatic",
+            },
+        ),
     ]
 
 

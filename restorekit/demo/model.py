@@ -81,7 +81,21 @@ class MousSpec:
     pipeline_calibrated: bool = True
     """False: delivered without pipeline calibration products."""
     fixes: Literal["casa5", "casa6"] | None = None
-    """The delivery's scripts carry SACM/JAO ``fixsyscaltimes`` fixes, for that CASA generation."""
+    """The delivery's scripts carry SACM/JAO fixes (``fixsyscaltimes`` per EB, as JAO's tool
+    writes them), imported as that CASA generation does."""
+    fix_calls: Literal["both", "pipescript", "none"] = "both"
+    """Which scripts call the fixes; the others only import them (``"none"``: import only, as
+    total-power scripts get them)."""
+    planet_fields: list[str] = field(default_factory=list)
+    """Field ids ``fixplanets(..., fixuvw = T)`` is called on after each EB's fixsyscaltimes."""
+    archive_prefix: str = "member."
+    """Prefix of OUS-level product names in the archive (Cycle 5 on); manifests carry none."""
+    manifest_versions: bool = True
+    """Whether the manifest names CASA and pipeline versions (not before August 2018)."""
+    restore_task: str | None = None
+    """The delivered restore task; default ``hifa_restoredata`` (``hsd_`` for total power)."""
+    restore_keywords: dict[str, object] = field(default_factory=dict)
+    """Keyword arguments of the delivered restore call after ``vis`` and ``session``."""
     xml: XmlState = "generated"
     xml_text: str | None = None
     """A verbatim OUSStatus document (the seed's), used instead of a generated one."""

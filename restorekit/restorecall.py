@@ -1,0 +1,244 @@
+"""The rules for how the restore is called: which release, which task, which parameters, which
+data fixes. Pure functions of the evidence, like the rest of the rules.
+
+The target release is the site's (setting ``pipeline_release``) when given, else the one that
+calibrated the delivery: the manifest's ``pipeline_version``, or, for manifests written before
+August 2018 that name none, the release in force when the data were observed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import releases
+from .errors import ConfigurationError
+from .evidence import Evidence
+from .releases import Release
+from .scripts import DeliveredScript, FixCall, TaskCall
+from .uids import uid_of_vis
+
+Add = Callable[..., None]
+"""``add(code, message, eb=None)``: how a rule reports a finding."""
+
+DEFAULT_OCORR_MODE = {"hsd": "ao", "hsdn": "ao", "hifv": "co"}
+"""By task package; everything else (ALMA interferometry) is ``'ca'``."""
+IMPORT_DEFAULTS = {"dbservice": False, "bdfflags": False}
+"""What a delivered restore script passes to the import before its fixes."""
+ALMAHELPERS = {5: "recipes.almahelpers", 6: "casarecipes.almahelpers"}
+
+
+@dataclass
+class RestoreCall:
+    """The decisions of this module, for the plan."""
+
+    task: str
+    delivered_task: str | None
+    parameters: dict[str, object]
+    import_parameters: dict[str, object]
+    release: Release | None
+    import_task: str = ""
+    fixes: list[FixCall] = field(default_factory=list)
+    fix_module: str | None = None
+    blocked: bool = False
+    """An error finding says the restore cannot be written."""
+
+    @property
+    def ocorr_mode(self) -> str:
+        mode = self.parameters.get("ocorr_mode")
+        return mode if isinstance(mode, str) else default_ocorr_mode(self.task)
+
+    @property
+    def casa_generation(self) -> int:
+        return self.release.casa_generation if self.release else 6
+
+
+def default_ocorr_mode(task: str) -> str:
+    return DEFAULT_OCORR_MODE.get(task.split("_", 1)[0], "ca")
+
+
+def target_release(ev: Evidence, setting: str | None, add: Add) -> Release | None:
+    """The release whose tasks the plan calls (see the module docstring)."""
+    if setting:
+        release = releases.for_version(setting, basis="setting")
+        if release is None:
+            raise ConfigurationError(
+                f"pipeline_release {setting!r} is not a pipeline version; write it as the "
+                "manifest does, e.g. 2024.1.0.8 or 42254M"
+            )
+        return release
+    manifest = ev.manifest
+    version = manifest.pipeline_version if manifest else None
+    release = releases.for_version(version) if version else None
+    if release is not None:
+        if not release.exact:
+            add(
+                "RELEASE_NEAREST",
+                f"pipeline {version} is outside restorekit's table of releases; task "
+                f"parameters are those of {release.epoch.source}, the nearest known",
+            )
+        return release
+    observed = max((t for t in ev.eb_start.values() if t), default=None)
+    release = releases.for_date(observed) if observed else None
+    if manifest is not None and release is not None:
+        said = f"names pipeline {version!r}, not a version" if version else "names no version"
+        add(
+            "RELEASE_INFERRED",
+            f"the manifest {said} (as before August 2018); the calls are written for the "
+            f"release in force when the data were observed ({observed[:10]}): "
+            f"{release.epoch.source}",
+        )
+    return release
+
+
+def restore_call(
+    ev: Evidence, restored_ebs: set[str], total_power: bool, setting: str | None, add: Add
+) -> RestoreCall:
+    """Task, parameters and fixes of the restore of ``ev``'s ``restored_ebs``."""
+    release = target_release(ev, setting, add)
+    delivered = ev.restore_script.restore if ev.restore_script else None
+    wanted = delivered.task if delivered else None
+    if total_power and not (wanted or "").startswith("hsd"):
+        wanted = "hsd_restoredata"
+    wanted = wanted or _usual_task(release)
+    call = RestoreCall(wanted, delivered.task if delivered else None, {}, {}, release)
+    if delivered is not None and wanted in releases.LEGACY_TASKS:
+        add(
+            "LEGACY_RESTORE_TASK",
+            f"the delivered restore script calls {wanted}, a task of pipelines before "
+            f"November 2016 (later: {releases.LEGACY_TASKS[wanted]})",
+        )
+    if release is not None:
+        task = releases.restore_task_for(wanted, release)
+        if task is None:
+            call.blocked = True
+            add(
+                "RESTORE_TASK_UNAVAILABLE",
+                f"{release.describe()} has no {wanted} and no task that took its place; set "
+                "pipeline_release to a release that has one",
+            )
+        elif task != wanted:
+            add(
+                "LEGACY_RESTORE_TASK",
+                f"{release.name} has no {wanted}: the restore calls {task} instead",
+            )
+            call.task = task
+    call.parameters = _restore_parameters(delivered, call, add)
+    import_call = _delivered_import(ev.restore_script)
+    call.import_task = releases.import_task_for(call.task, release)
+    call.import_parameters = _accepted(
+        call.import_task,
+        {**IMPORT_DEFAULTS, **(import_call.keywords if import_call else {})},
+        call,
+        ensure_mode=True,
+    )[0]
+    _choose_fixes(ev, restored_ebs, call, add)
+    return call
+
+
+def _usual_task(release: Release | None) -> str:
+    """The interferometry restore task of ``release`` when no delivered script names one."""
+    if release is not None and not release.has("hifa_restoredata"):
+        if release.has("hif_restoredata"):
+            return "hif_restoredata"
+    return "hifa_restoredata"
+
+
+def _restore_parameters(delivered: TaskCall | None, call: RestoreCall, add: Add) -> dict:
+    given = dict(delivered.keywords) if delivered else {}
+    kept, dropped = _accepted(call.task, given, call, ensure_mode=True)
+    opaque = list(delivered.opaque) if delivered else []
+    opaque = [k for k in opaque if k not in ("vis", "session")]
+    if dropped or opaque:
+        release = call.release.describe() if call.release else "the target release"
+        parts = []
+        if dropped:
+            parts.append(f"{', '.join(dropped)} ({call.task} of {release} has no such parameter)")
+        if opaque:
+            parts.append(f"{', '.join(opaque)} (not a literal value)")
+        add(
+            "RESTORE_PARAMETER_DROPPED",
+            "the delivered restore call passes parameters the restore leaves out: "
+            + "; ".join(parts),
+        )
+    return kept
+
+
+def _accepted(
+    task: str, given: dict[str, object], call: RestoreCall, *, ensure_mode: bool
+) -> tuple[dict[str, object], list[str]]:
+    """``given`` less what ``task`` lacks in the target release; ``ocorr_mode`` added when the
+    task takes it and the delivery did not say."""
+    allowed = set(call.release.parameters(task)) if call.release else None
+    if ensure_mode and "ocorr_mode" not in given and (allowed is None or "ocorr_mode" in allowed):
+        given = {**given, "ocorr_mode": default_ocorr_mode(call.task)}
+    if allowed is None:
+        return given, []
+    kept = {k: v for k, v in given.items() if k in allowed}
+    return kept, [k for k in given if k not in allowed]
+
+
+def _delivered_import(script: DeliveredScript | None) -> TaskCall | None:
+    return script.imports[0] if script and script.imports else None
+
+
+def _signature(script: DeliveredScript) -> list[str]:
+    return [f.text for f in script.fixes]
+
+
+def _choose_fixes(ev: Evidence, restored: set[str], call: RestoreCall, add: Add) -> None:
+    """The fix calls to repeat: the pipescript's (it calibrated the data), else the restore
+    script's; only those of EBs restored."""
+    pipe, restore = ev.pipescript, ev.restore_script
+    chosen = pipe if pipe is not None else restore
+    if pipe is not None and restore is not None and _signature(pipe) != _signature(restore):
+        add(
+            "FIXES_DISAGREE",
+            f"the pipescript calls {_listing(pipe)} but the restore script calls "
+            f"{_listing(restore)}; the pipescript's calls are used (it calibrated the data)",
+        )
+    calls = list(chosen.fixes) if chosen else []
+    mine = [f for f in calls if f.vis is None or uid_of_vis(f.vis) in restored]
+    skipped = len(calls) - len(mine)
+    if not mine:
+        importing = [s for s in (pipe, restore) if s is not None and s.import_only]
+        if importing:
+            imported = sorted({fn for s in importing for fn in s.fix_imports})
+            add(
+                "FIX_IMPORT_ONLY",
+                f"the delivery imports {', '.join(imported)} but calls no fix: nothing to "
+                "repeat, the restore needs no script",
+            )
+        return
+    unsafe = [f for f in mine if not f.literal]
+    if unsafe:
+        call.blocked = True
+        add(
+            "FIX_UNSUPPORTED",
+            "the delivered fix calls "
+            + "; ".join(repr(f.text) for f in unsafe)
+            + " are not plain calls of literal values; restorekit will not copy code from the "
+            "archive into a script: write the restore script by hand",
+        )
+    call.fixes = mine
+    functions = sorted({f.function for f in mine})
+    call.fix_module = ALMAHELPERS[call.casa_generation]
+    ebs = sorted({uid_of_vis(f.vis) for f in mine if f.vis})
+    add(
+        "DATA_FIXES",
+        f"the delivery calls {len(mine)} data fix{'es' if len(mine) != 1 else ''} "
+        f"({', '.join(functions)}) on {', '.join(ebs) or 'its data'} that a PPR cannot express;"
+        " restore with the script"
+        + (f" ({skipped} calls on EBs not restored are left out)" if skipped else ""),
+    )
+
+
+def _listing(script: DeliveredScript) -> str:
+    if not script.fixes:
+        return "no fix"
+    counts: dict[str, int] = {}
+    for f in script.fixes:
+        counts[f.function] = counts.get(f.function, 0) + 1
+    return ", ".join(f"{fn} x{n}" for fn, n in counts.items())
+
+
