@@ -158,6 +158,21 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from .check import check_area
+
+    report = check_area(args.area, rawdata=not args.no_rawdata)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            print(problem)
+        print(report.summary(), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def cmd_ngas_serve(args: argparse.Namespace) -> int:
     import time
 
@@ -406,6 +421,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(handler=cmd_prepare)
+
+    p = sub.add_parser(
+        "check",
+        help="preflight a restore area: what the pipeline's restore will read, before CASA",
+        description="Check a restore area against what the pipeline's restore reads: the "
+        "manifest, every file it names (present, complete, readable), the sessions restored, "
+        "Pipeline_Final flags, caltables per MS, the tables each calapply.txt applies, the raw "
+        "data and the PPR as the pipeline reads it. One line per problem; exit 1 when any.",
+    )
+    p.add_argument("area", metavar="AREA", help="the MOUS_uid___... directory prepare wrote")
+    p.add_argument(
+        "--no-rawdata",
+        action="store_true",
+        help="accept ASDMs not in rawdata/ yet when export_rawdata.sh writes them",
+    )
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser(
         "survey",

@@ -62,3 +62,14 @@ class RestoreAreaError(RestorekitError):
 
 class PprCheckError(RestorekitError):
     """A written PPR does not read back, under the pipeline's rules, as the plan says."""
+
+
+class PreflightError(RestorekitError):
+    """A restore area would fail in the pipeline's restore (:func:`restorekit.check.check_area`).
+
+    ``report`` holds every problem found.
+    """
+
+    def __init__(self, message: str, report=None) -> None:
+        super().__init__(message)
+        self.report = report

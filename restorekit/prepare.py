@@ -14,7 +14,8 @@ from sqlalchemy.engine import Engine
 
 from . import __version__
 from .archive import describe
-from .errors import NotRestorableError, RestoreAreaError
+from .check import CheckReport, check_area
+from .errors import NotRestorableError, PreflightError, RestoreAreaError
 from .fetch import FetchReport, Product, fetch_products
 from .fsutil import atomic_link, atomic_write
 from .inspection import Inspection, inspect_mous
@@ -39,6 +40,8 @@ class PreparedRestore:
     resumed: bool
     rawdata: dict[str, str] = field(default_factory=dict)
     """EB -> ``present``, ``exported``, ``failed: ...`` or ``pending`` (script written)."""
+    check: CheckReport | None = None
+    """The preflight of the written area."""
 
     @property
     def plan(self):
@@ -59,6 +62,7 @@ class PreparedRestore:
                 "products_transferred": sorted(self.fetch.fetched),
                 "rawdata": self.rawdata,
                 "resumed": self.resumed,
+                "check": self.check.to_dict() if self.check else None,
             }
         )
         return out
@@ -219,6 +223,26 @@ def prepare_restore(
         "ngas": store.location,
         "plan": plan.to_dict(),
         "products": report.names,
+        "product_sizes": _sizes(ev.product_sizes, plan.product_names, report.names),
     }
     atomic_write(layout.record, json.dumps(record, indent=2) + "\n")
+    raw_in_place = fetch_raw and all(v in ("present", "exported") for v in rawdata.values())
+    prepared.check = check_area(layout.mous_dir, rawdata=raw_in_place)
+    if not prepared.check.ok:
+        problems = prepared.check.problems
+        raise PreflightError(
+            f"the restore area {layout.mous_dir} would fail in the pipeline: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+            + f"; see restorekit check {layout.mous_dir}",
+            prepared.check,
+        )
     return prepared
+
+
+def _sizes(
+    archive: dict[str, int | None], mapped: dict[str, str], names: list[str]
+) -> dict[str, int | None]:
+    """The archive size of each product in ``products/``, under both its names."""
+    sizes = {name: archive.get(name) for name in names}
+    sizes.update({m: archive.get(a) for m, a in mapped.items()})
+    return sizes

@@ -335,6 +335,28 @@ HAND_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+MS = "uid___A002_Xcf92df_X3453.ms"
+TABLE = f"{MS}.hifa_bandpass.s6_3.spw0.channel.solintinf.bcal.tbl"
+CALAPPLY = (
+    f"applycal(vis='/lustre/processing/{MS}', field='', intent='', spw='0', antenna='', "
+    f"gaintable=['/lustre/processing/{TABLE}'], gainfield=[''], spwmap=[[]], "
+    "interp=['linear,linearflag'], calwt=[False])\n"
+)
+
+
+def _tgz(members: dict[str, bytes]) -> bytes:
+    import io
+    import tarfile
+
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
 @pytest.fixture
 def hand_archive(tmp_path):
     """The seed's curveball as the seed lists it, written by hand into a fresh schema."""
@@ -348,14 +370,22 @@ def hand_archive(tmp_path):
         f"{m}.hifa_calimage.casa_pipescript.py": ("script", SEED_RESTORE),
         f"{m}.hifa_calimage.auxproducts.tgz": ("calibration", "aux"),
         f"{m}.session_2.auxcaltables.tgz": ("calibration", "aux"),
-        f"{m}.session_2.caltables.tgz": ("calibration", "caltables"),
-        "uid___A002_Xcf92df_X3453.ms.calapply.txt": ("calibration", "applycal(...)\n"),
-        "uid___A002_Xcf92df_X3453.ms.flagversions.tgz": ("calibration", "flags"),
+        f"{m}.session_2.caltables.tgz": ("calibration", _tgz({f"{TABLE}/table.dat": b"t"})),
+        "uid___A002_Xcf92df_X3453.ms.calapply.txt": ("calibration", CALAPPLY),
+        "uid___A002_Xcf92df_X3453.ms.flagversions.tgz": (
+            "calibration",
+            _tgz(
+                {
+                    f"{MS}.flagversions/FLAG_VERSION_LIST": b"Pipeline_Final : final\n",
+                    f"{MS}.flagversions/flags.Pipeline_Final/table.dat": b"f",
+                }
+            ),
+        ),
         "uid___A002_Xcf92df_X3453_target.ms.auxcalapply.txt": ("calibration", "x"),
         f"{m}.scriptForPI.py": ("script", "# for the PI\n"),
     }
-    for name, (_, text) in files.items():
-        (ngas / name).write_text(text)
+    for name, (_, data) in files.items():
+        (ngas / name).write_bytes(data if isinstance(data, bytes) else data.encode())
     conn = sqlite3.connect(db)
     conn.executescript(schema_ddl())
     mous, gous, sous = "uid://A001/X12a3/X80e", "uid://A001/X12a3/X80d", "uid://A001/X12a3/X80c"
@@ -377,7 +407,7 @@ def hand_archive(tmp_path):
     )
     conn.executemany(
         "INSERT INTO ASA_PRODUCT_FILES VALUES (?,?,?,?)",
-        [(mous, n, c, len(t.encode())) for n, (c, t) in files.items()],
+        [(mous, n, c, (ngas / n).stat().st_size) for n, (c, _) in files.items()],
     )
     conn.execute("INSERT INTO AQUA_OUS VALUES (?,?,?,?)", (mous, project, "X659301709", "Pass"))
     from restorekit.demo.fixtures import _seed_ousstatus
