@@ -20,7 +20,7 @@ from .fetch import FetchReport, Product, fetch_products
 from .fsutil import atomic_link, atomic_write
 from .inspection import Inspection, inspect_mous
 from .layout import RestoreLayout
-from .ngas import NgasStore, check_file_id
+from .ngas import LocalNgas, NgasStore, check_file_id
 from .ppr import build_ppr, check_ppr
 from .queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
 from .scriptgen import rawdata_script, restore_script, run_script
@@ -119,16 +119,40 @@ def link_manifest_names(plan, layout: RestoreLayout) -> None:
         atomic_link(layout.products / archive_name, layout.products / manifest_name)
 
 
-def export_rawdata(plan, layout: RestoreLayout) -> dict[str, str]:
-    """Run ``asdmExportLight`` for each EB to restore that is not in ``rawdata/`` yet; an
-    export named like the archive tarball (``<uid___...>.asdm.sdm``) is renamed to the bare
-    name the pipeline wants."""
+def raw_store_for(settings: SiteSettings, store: NgasStore) -> Path | None:
+    """Where ``--fetch-raw`` copies ASDMs from when ``asdmExportLight`` is absent."""
+    if settings.raw_store:
+        return Path(settings.raw_store)
+    if isinstance(store, LocalNgas) and (store.directory.parent / "rawdata").is_dir():
+        return store.directory.parent / "rawdata"
+    return None
+
+
+def _copy_raw(source: Path, target: Path) -> None:
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging, symlinks=False)
+    staging.rename(target)
+
+
+def export_rawdata(plan, layout: RestoreLayout, raw_store: Path | None = None) -> dict[str, str]:
+    """Bring each EB to restore into ``rawdata/`` under the bare name the pipeline wants:
+    from ``raw_store`` when it holds it, else with ``asdmExportLight``; an export named like the
+    archive tarball (``<uid___...>.asdm.sdm``) is renamed."""
     tool = shutil.which("asdmExportLight")
     status = {}
     for eb, _ in plan.restore_ebs:
         target = layout.rawdata / parse_uid(eb).file
+        stored = [
+            raw_store / name
+            for name in (target.name, f"{target.name}.asdm.sdm")
+            if raw_store is not None and (raw_store / name).is_dir()
+        ]
         if target.exists():
             status[eb] = "present"
+        elif stored:
+            _copy_raw(stored[0], target)
+            status[eb] = "copied"
         elif tool is None:
             status[eb] = "pending: asdmExportLight is not on PATH; run export_rawdata.sh"
         else:
@@ -206,7 +230,7 @@ def prepare_restore(
     _write(layout.run_script, run_script(plan, layout, settings), keep=resumed, executable=True)
     _write(layout.rawdata_script, rawdata_script(plan, layout), keep=resumed, executable=True)
     rawdata = (
-        export_rawdata(plan, layout)
+        export_rawdata(plan, layout, raw_store_for(settings, store))
         if fetch_raw
         else {
             eb: "pending: run export_rawdata.sh (or prepare with --fetch-raw)"
@@ -226,7 +250,9 @@ def prepare_restore(
         "product_sizes": _sizes(ev.product_sizes, plan.product_names, report.names),
     }
     atomic_write(layout.record, json.dumps(record, indent=2) + "\n")
-    raw_in_place = fetch_raw and all(v in ("present", "exported") for v in rawdata.values())
+    raw_in_place = fetch_raw and all(
+        v in ("present", "exported", "copied") for v in rawdata.values()
+    )
     prepared.check = check_area(layout.mous_dir, rawdata=raw_in_place)
     if not prepared.check.ok:
         problems = prepared.check.problems

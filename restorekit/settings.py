@@ -29,6 +29,10 @@ class SiteSettings:
     """The pipeline's PPR runner, as given to ``casa --pipeline -c``."""
     logdir: str | None = None
     """``SCIPIPE_LOGDIR``; default: ``<restore area>/logs``."""
+    raw_store: str | None = None
+    """A directory of raw ASDMs (``uid___A002_...``, or ``....asdm.sdm``) that ``--fetch-raw``
+    copies from when ``asdmExportLight`` is not on PATH. Default: ``rawdata/`` beside a local
+    NGAS directory, when there is one (the demo archive has it)."""
     pipeline_release: str | None = None
     """The pipeline release restores run with (``2024.1.0.8``); task calls are written for it.
     Default: the release that calibrated each delivery."""

@@ -81,6 +81,12 @@ EXPECTED = {
     "uid://A001/X133d/X7a2": (True, "ppr", None, {"TOTAL_POWER", "FIX_IMPORT_ONLY", MAPPED}),
     "uid://A001/X133d/X8c4": (True, "script", None, {"DATA_FIXES", MAPPED}),
     "uid://A001/X15a2/X3d7": (True, "ppr", None, {MAPPED}),
+    "uid://A001/X1527/X4b2": (
+        True,
+        "ppr",
+        {"session_1": ["uid://A002/Xe45c09/X5a21"], "session_3": ["uid://A002/Xe4f1c0/X2d7"]},
+        {"EB_EXCLUDED_BY_QA0", "SESSION_NUMBERS_GAP", MAPPED},
+    ),
 }
 
 

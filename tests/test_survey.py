@@ -48,14 +48,14 @@ def test_each_demo_oddity_is_counted(engine, demo):
         "MULTIPLE_SCHEDBLOCKS": 1,
         "EB_NOT_CALIBRATED_UNEXPLAINED": 1,
         "SESSION_NUMBER_MISMATCH": 1,
-        "EB_EXCLUDED_BY_QA0": 2,  # the seed's SemiPass EB and the gap's failed EB
+        "EB_EXCLUDED_BY_QA0": 3,  # the seed's SemiPass EB, the failed EBs of two gaps
         "DATA_FIXES": 3,  # the seed's CASA 5 fixes, the CASA 6 delivery, fixplanets
-        "SESSION_NUMBERS_GAP": 4,  # seed, gap, shifted manifest, unexplained EB
+        "SESSION_NUMBERS_GAP": 5,  # seed, two gaps, shifted manifest, unexplained EB
         "FIXES_DISAGREE": 1,  # the CASA 6 delivery: its restore script only imports
         "FIX_IMPORT_ONLY": 1,  # the total-power delivery that imports and never calls
         "LEGACY_RESTORE_TASK": 1,  # the CASA 4.7 hif_restoredata delivery
         "RELEASE_INFERRED": 3,  # manifests before August 2018: the seed's two and CASA 4.7
-        "PRODUCT_NAME_MAPPED": 15,  # every calibrated delivery with member. names
+        "PRODUCT_NAME_MAPPED": 16,  # every calibrated delivery with member. names
     }
     assert {c: n for c, n in counts.items() if n} == expected
     assert summary.loc["NOT_CALIBRATED", "example"] == "uid://A001/X1296/X7c1"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import sqlite3
+import tarfile
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,12 +17,13 @@ from pathlib import Path
 from .. import __version__
 from ..errors import ConfigurationError
 from ..schema import schema_ddl
-from .documents import deliverables
+from .documents import deliverables, real_file
 from .model import MousSpec
 from .rows import Rows, add_mous, empty_rows
 
 DATABASE_NAME = "archive.db"
 NGAS_NAME = "ngas"
+RAWDATA_NAME = "rawdata"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class DemoArchive:
     @property
     def ngas(self) -> Path:
         return self.root / NGAS_NAME
+
+    @property
+    def rawdata(self) -> Path:
+        """Raw ASDMs of the MOUSes with real data, one directory per EB (``uid___A002_...``)."""
+        return self.root / RAWDATA_NAME
 
     @property
     def url(self) -> str:
@@ -94,6 +102,7 @@ def build_archive(
         else:
             (work / NGAS_NAME).mkdir()
             sizes = {}
+        write_rawdata(work / RAWDATA_NAME, specs if with_files else [])
         rows = empty_rows()
         seen: set[str] = set()
         for spec in specs:
@@ -105,12 +114,26 @@ def build_archive(
     return DemoArchive(target)
 
 
+def write_rawdata(directory: Path, specs: Iterable[MousSpec]) -> None:
+    """Unpack the raw ASDMs of the real-data MOUSes into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for spec in specs:
+        if not spec.real_data:
+            continue
+        for _, eb in spec.all_ebs():
+            if not eb.is_calibrated:
+                continue
+            data = real_file(f"{eb.file}.asdm.tgz")()
+            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+                tar.extractall(directory, filter="data")
+
+
 def _move_into_place(work: Path, target: Path) -> None:
-    old = target / NGAS_NAME
-    if old.exists():
-        trash = Path(tempfile.mkdtemp(prefix=".old-", dir=target))
-        old.rename(trash / NGAS_NAME)
-    os.replace(work / NGAS_NAME, target / NGAS_NAME)
+    trash = Path(tempfile.mkdtemp(prefix=".old-", dir=target))
+    for name in (NGAS_NAME, RAWDATA_NAME):
+        if (target / name).exists():
+            (target / name).rename(trash / name)
+        os.replace(work / name, target / name)
     os.replace(work / DATABASE_NAME, target / DATABASE_NAME)
     for stale in target.glob(".old-*"):
         shutil.rmtree(stale, ignore_errors=True)
@@ -122,8 +145,9 @@ def fingerprint() -> str:
     package = resources.files(__package__)
     for name in sorted(p.name for p in package.iterdir() if p.name.endswith(".py")):
         digest.update(package.joinpath(name).read_bytes())
-    for item in sorted(package.joinpath("data").iterdir(), key=lambda p: p.name):
-        digest.update(item.read_bytes())
+    for item in sorted(Path(str(package.joinpath("data"))).rglob("*")):
+        if item.is_file():
+            digest.update(item.name.encode() + item.read_bytes())
     digest.update(schema_ddl().encode())
     return digest.hexdigest()[:12]
 

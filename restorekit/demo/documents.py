@@ -12,6 +12,7 @@ import io
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from xml.sax.saxutils import quoteattr
 
 from ..uids import to_file_form
@@ -25,6 +26,14 @@ class Deliverable:
     name: str
     file_class: str
     render: Callable[[], bytes]
+
+
+REAL_DATA = "data/realdata"
+
+
+def real_file(name: str) -> Callable[[], bytes]:
+    """A file of the real-data delivery shipped in the package."""
+    return lambda: resources.files(__package__).joinpath(f"{REAL_DATA}/{name}").read_bytes()
 
 
 def deliverables(spec: MousSpec) -> list[Deliverable]:
@@ -56,9 +65,12 @@ def deliverables(spec: MousSpec) -> list[Deliverable]:
         )
     for ordinal, ebs in sessions:
         name = spec.manifest_session_name(ordinal)
-        files.append(
-            Deliverable(f"{m}.{name}.caltables.tgz", "calibration", _caltables_tgz(ebs, name))
+        caltables = (
+            real_file(f"{spec.file}.{name}.caltables.tgz")
+            if spec.real_data
+            else _caltables_tgz(ebs, name)
         )
+        files.append(Deliverable(f"{m}.{name}.caltables.tgz", "calibration", caltables))
         if not spec.total_power:
             files.append(
                 Deliverable(
@@ -66,12 +78,13 @@ def deliverables(spec: MousSpec) -> list[Deliverable]:
                 )
             )
         for eb in ebs:
-            files.append(
-                Deliverable(f"{eb.file}.ms.calapply.txt", "calibration", _calapply(eb, spec))
-            )
-            files.append(
-                Deliverable(f"{eb.file}.ms.flagversions.tgz", "calibration", _flagversions(eb))
-            )
+            calapply, flags = f"{eb.file}.ms.calapply.txt", f"{eb.file}.ms.flagversions.tgz"
+            if spec.real_data:
+                files.append(Deliverable(calapply, "calibration", real_file(calapply)))
+                files.append(Deliverable(flags, "calibration", real_file(flags)))
+            else:
+                files.append(Deliverable(calapply, "calibration", _calapply(eb, spec)))
+                files.append(Deliverable(flags, "calibration", _flagversions(eb)))
             if not spec.total_power:
                 files.append(
                     Deliverable(

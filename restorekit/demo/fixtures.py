@@ -10,8 +10,16 @@ from datetime import datetime, timedelta
 from importlib import resources
 
 from .model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
+from .realdata import RealEb
 
 SEED_MOUS = "uid://A001/X12a3/X80e"
+REAL_DATA_MOUS = "uid://A001/X1527/X4b2"
+REAL_DATA_EBS = [
+    RealEb("uid://A002/Xe45c09/X5a21", "session_1", "2019/10/20/21:30:00", 11),
+    RealEb("uid://A002/Xe4f1c0/X2d7", "session_3", "2019/10/24/21:15:00", 13),
+]
+"""The EBs of the MOUS whose products are real CASA tables (:mod:`restorekit.demo.realdata`):
+sessions 1 and 3; session 2's EB failed QA0, so the numbers have a gap."""
 CYCLE7_PIPELINE = {"casa_version": "5.6.1-8", "pipeline_version": "42866M (Pipeline-CASA56-P1-B)"}
 
 
@@ -91,6 +99,19 @@ def _mous(
         description=description,
         **kw,
     )
+
+
+def _real_data_sessions() -> list[SessionSpec]:
+    """Sessions 1 and 3 observed the real-data EBs; session 2's only EB failed QA0."""
+    fmt = "%Y-%m-%d %H:%M:%S.000"
+    ebs = []
+    for eb in REAL_DATA_EBS:
+        start = datetime.strptime(eb.start, "%Y/%m/%d/%H:%M:%S")
+        ebs.append(EbSpec(eb.uid, "Pass", start.strftime(fmt), f"{start:%Y-%m-%d} 21:59:00.000"))
+    failed = EbSpec(
+        "uid://A002/Xe47a3b/X3f0", "Fail", "2019-10-22 21:20:00.000", "2019-10-22 21:49:00.000"
+    )
+    return [SessionSpec([eb], part_id=f"X{n:08d}") for n, eb in enumerate([ebs[0], failed, ebs[1]])]
 
 
 def _specs() -> list[MousSpec]:
@@ -361,6 +382,19 @@ def _specs() -> list[MousSpec]:
             "(a solar-system flux calibrator), in both scripts.",
             fixes="casa5",
             planet_fields=["2"],
+        ),
+        _mous(
+            "X1527",
+            0x4B2,
+            ("2019.1.01734.S", "uid://A001/X1522/X61", "uid://A001/X1522/X65"),
+            "X1903628842",
+            _real_data_sessions(),
+            "Real CASA products: two EBs in sessions 1 and 3 (session 2's EB failed QA0), "
+            "with real caltables, Pipeline_Final flags, calapply files and raw ASDMs; the "
+            "end-to-end tests restore it with the real pipeline.",
+            real_data=True,
+            casa_version="6.6.5.31",
+            pipeline_version="2024.2.0.5",
         ),
         _mous(
             "X15a2",

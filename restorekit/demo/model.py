@@ -96,6 +96,9 @@ class MousSpec:
     """The delivered restore task; default ``hifa_restoredata`` (``hsd_`` for total power)."""
     restore_keywords: dict[str, object] = field(default_factory=dict)
     """Keyword arguments of the delivered restore call after ``vis`` and ``session``."""
+    real_data: bool = False
+    """Caltables, flagversions, calapply files and raw ASDMs are real CASA data
+    (``data/realdata``, made by :mod:`restorekit.demo.realdata`), not placeholders."""
     xml: XmlState = "generated"
     xml_text: str | None = None
     """A verbatim OUSStatus document (the seed's), used instead of a generated one."""
