@@ -366,8 +366,8 @@ class _Checker:
             if not line.strip():
                 continue
             named = _gaintables(line)
-            if named is None:
-                self.problem(f"products/{name}", f"line {number} is not an applycal(...) call")
+            if isinstance(named, str):
+                self.problem(f"products/{name}", f"line {number} {named}")
                 continue
             missing = sorted(t for t in named if tables is not None and t not in tables)
             if missing:
@@ -402,20 +402,35 @@ def _pipeline_manifest_choice(names: list[str]) -> str | None:
     return names[0] if names else None
 
 
-def _gaintables(line: str) -> list[str] | None:
-    """Basenames of the ``gaintable`` of one ``applycal(...)`` line; ``None`` if not one."""
+CALAPPLY_KEYS = (
+    "vis", "field", "intent", "spw", "antenna", "gaintable", "gainfield", "spwmap", "interp",
+    "calwt",
+)
+"""What the pipeline's ``CalApplication.from_export`` reads from each line (it ``eval``s it)."""
+
+
+def _gaintables(line: str) -> list[str] | str:
+    """Basenames of the ``gaintable`` of one ``applycal(...)`` line, or what is wrong with it.
+
+    The pipeline evaluates each line as Python, so only a plain call of literals is accepted.
+    """
     try:
         node = ast.parse(line.strip(), mode="eval").body
     except SyntaxError:
-        return None
-    if not isinstance(node, ast.Call):
-        return None
+        return "is not Python"
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return "is not an applycal(...) call"
+    if node.func.id != "applycal" or node.args:
+        return "is not an applycal(...) call of keyword arguments"
+    values = {}
     for kw in node.keywords:
-        if kw.arg == "gaintable":
-            try:
-                value = ast.literal_eval(kw.value)
-            except ValueError:
-                return None
-            value = [value] if isinstance(value, str) else value
-            return [os.path.basename(str(v).rstrip("/")) for v in value]
-    return []
+        try:
+            values[kw.arg] = ast.literal_eval(kw.value)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return f"passes {kw.arg} as an expression, not a literal (the pipeline evaluates it)"
+    lacking = [k for k in CALAPPLY_KEYS if k not in values]
+    if lacking:
+        return f"lacks {', '.join(lacking)} (the restore reads them)"
+    tables = values["gaintable"]
+    tables = [tables] if isinstance(tables, str) else tables
+    return [os.path.basename(str(t).rstrip("/")) for t in tables]

@@ -85,9 +85,26 @@ def test_a_calapply_naming_a_missing_table(area):
     path = area.products / name
     path.write_text(
         path.read_text()
-        + f"applycal(vis='/x/{SEED_MS}', gaintable=['/x/{SEED_MS}.hifa_gfluxscale.tbl'])\n"
+        + f"applycal(vis='/x/{SEED_MS}', field='', intent='', spw='1', antenna='', "
+        f"gaintable=['/x/{SEED_MS}.hifa_gfluxscale.tbl'], gainfield=[''], spwmap=[[]], "
+        "interp=['linear'], calwt=[False])\n"
     )
     _only(check_area(area.mous_dir), name, f"applies {SEED_MS}.hifa_gfluxscale.tbl")
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("applycal(vis=__import__('os').getcwd(), field='')", "not a literal"),
+        ("applycal(vis='x.ms', field='', intent='', spw='0', antenna='')", "lacks gaintable"),
+        ("os.system('true')", "not an applycal"),
+        ("applycal(vis='x.ms'", "not Python"),
+    ],
+)
+def test_calapply_lines_the_pipeline_would_evaluate_unsafely_or_fail_on(area, line, words):
+    name = f"{SEED_MS}.calapply.txt"
+    (area.products / name).write_text(line + "\n")
+    _only(check_area(area.mous_dir), name, words)
 
 
 def test_an_asdm_absent_from_rawdata(area):
