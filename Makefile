@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lab lint clean
+.PHONY: demo test e2e lab lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check restorekit tests benchmarks
 	$(BIN)/python -m pytest
+
+# Restores with the real CASA pipeline; needs RESTOREKIT_PIPELINE_DIR (see the README).
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -m e2e tests/e2e -s
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
