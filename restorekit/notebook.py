@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, archive, queries
-from .errors import NotRestorableError, RestorekitError
+from .errors import NotRestorableError, PreflightError, RestorekitError
 from .findings import SEVERITY_ORDER
 from .uids import read_uid_file
 
@@ -237,12 +237,30 @@ class RestoreNotebook:
 
     def show_plan(self) -> None:
         plan = self.plan
-        note(
-            f"{'Restorable' if plan.restorable else 'NOT restorable'}; route "
-            f"'{plan.route}'; {plan.task} with ocorr_mode='{plan.ocorr_mode}'."
-        )
+        call = ", ".join(f"{k}={v!r}" for k, v in plan.restore_parameters.items())
+        route = f"; route '{plan.route}'" if plan.restorable else ""
+        verdict = "Restorable" if plan.restorable else "NOT restorable"
+        note(f"{verdict}{route}; {plan.task}({call}).")
+        if plan.release is not None:
+            note(f"Task calls are written for pipeline {plan.release.describe()}.")
         rows = [(name, " | ".join(ebs)) for name, ebs in plan.sessions.items()]
         show(pd.DataFrame(rows, columns=["session", "EBs in restore order"]), caption="the plan")
+        if plan.fixes:
+            show(
+                pd.DataFrame(
+                    [(f.text, f.render()) for f in plan.fixes],
+                    columns=["delivered fix call", "repeated in the restore script as"],
+                ),
+                caption="data fixes (the reason for the script route)",
+            )
+        if plan.product_names:
+            show(
+                pd.DataFrame(
+                    sorted(plan.product_names.items()),
+                    columns=["name in the manifest", "name in the archive"],
+                ),
+                caption="products laid out under both names",
+            )
 
     def prepare(self, *, fetch_raw: bool = False, overwrite: bool = False) -> None:
         """Write the restore area; an MOUS that cannot be restored is reported, not raised."""
@@ -263,6 +281,11 @@ class RestoreNotebook:
         except NotRestorableError as exc:
             self.error = str(exc)
             note(f"Nothing written: {exc}")
+            return
+        except PreflightError as exc:
+            self.error = str(exc)
+            note(f"The area was written but would fail in the pipeline: {exc}")
+            self._show_check(exc.report)
             return
         layout = self.prepared.layout
         note(
@@ -289,7 +312,25 @@ class RestoreNotebook:
             pd.DataFrame(sorted(self.prepared.rawdata.items()), columns=["EB", "raw data"]),
             caption="raw data",
         )
+        self._show_check(self.prepared.check)
         show_code(layout.tree())
+
+    def _show_check(self, report) -> None:
+        if report is None:
+            return
+        if report.ok:
+            note(
+                f"Preflight (restorekit check): the area passes — {report.files} files the "
+                "manifest names, their archives, sessions, Pipeline_Final flags and calapply "
+                "tables, as the pipeline's restore reads them."
+            )
+            return
+        show(
+            pd.DataFrame(
+                [(p.path, p.message) for p in report.problems], columns=["file", "problem"]
+            ),
+            caption="preflight (restorekit check): what the pipeline's restore would fail on",
+        )
 
     def _inspection(self):
         from .inspection import Inspection
@@ -378,6 +419,11 @@ class RestoreNotebook:
             "codes": sorted(self.plan.codes),
             "ppr": str(layout.ppr) if layout else None,
             "restore_area": str(layout.mous_dir) if layout else None,
+            "preflight": (
+                None
+                if self.prepared is None or self.prepared.check is None
+                else "ok" if self.prepared.check.ok else "problems"
+            ),
             "error": self.error,
         }
         _display({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)

@@ -121,6 +121,9 @@ def test_seed_record(batch):
         "session_2",
         "passes its check",
         "fixsyscaltimes",
+        "repeated in the restore script as",
+        "Task calls are written for pipeline",
+        "Preflight (restorekit check): the area passes",
         RESULT_MIME,
     ):
         assert needle in text, needle
@@ -132,6 +135,7 @@ def test_seed_record(batch):
         if RESULT_MIME in o.get("data", {})
     )
     assert result["sessions"] == {"session_2": ["uid://A002/Xcf92df/X3453"]}
+    assert result["preflight"] == "ok"
     html = Path(row.html).read_text()
     assert "record = RestoreNotebook" not in html  # code is hidden in the record
 
