@@ -39,7 +39,7 @@ def _rows(path: Path) -> tuple[str, list[str], str]:
 
 def _write(path: Path, head: str, rows: list[str], tail: str) -> None:
     body = "".join(f"<row>{r}</row>\n" for r in rows)
-    path.write_text(head + body + tail, encoding="iso-8859-1")
+    path.write_text(head + body + tail.lstrip(), encoding="iso-8859-1")
 
 
 @dataclass
