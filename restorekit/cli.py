@@ -82,6 +82,15 @@ def _settings_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _degraded_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-degraded",
+        action="store_true",
+        help="plan even when a delivered manifest or script cannot be read; the plan is marked "
+        "degraded, and without the scripts no route is chosen",
+    )
+
+
 def _settings(args: argparse.Namespace):
     from dataclasses import replace
 
@@ -95,13 +104,16 @@ def _settings(args: argparse.Namespace):
 
 def print_plan(plan) -> None:
     call = ", ".join(f"{k}={v!r}" for k, v in plan.restore_parameters.items())
-    route = f", route {plan.route}" if plan.restorable else ""
+    route = f", route {plan.route or 'not chosen (the scripts could not be read)'}"
+    route = route if plan.restorable else ""
     print(
         f"MOUS {plan.mous}: {'restorable' if plan.restorable else 'NOT restorable'}{route}, "
         f"{plan.task}({call})"
     )
     if plan.release is not None:
         print(f"  calls written for pipeline {plan.release.describe()}")
+    for problem in plan.degraded:
+        print(f"  DEGRADED: {problem}")
     for name, ebs in plan.sessions.items():
         print(f"  {name}: {' | '.join(ebs)}")
     print("\n== EBs")
@@ -115,7 +127,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     plan = plan_mous(
-        args.mous, db=args.db, ngas=args.ngas, pipeline_release=settings.pipeline_release
+        args.mous,
+        db=args.db,
+        ngas=args.ngas,
+        pipeline_release=settings.pipeline_release,
+        allow_degraded=args.allow_degraded,
     )
     if args.json:
         print(plan.to_json())
@@ -138,6 +154,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         jobs=args.jobs,
         settings=_settings(args),
+        allow_degraded=args.allow_degraded,
         progress=True if args.progress else (False if args.json else None),
     )
     if args.json:
@@ -217,6 +234,11 @@ def cmd_survey(args: argparse.Namespace) -> int:
         f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
     )
     print(format_table(result.summary.drop(columns="meaning")))
+    if result.degraded:
+        print(
+            f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "
+            f"read (e.g. {result.degraded[0]}); see the 'degraded' column of --out"
+        )
     if args.out:
         from pathlib import Path
 
@@ -389,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     _db_option(p)
     _ngas_option(p)
     _settings_options(p)
+    _degraded_option(p)
     p.add_argument("--json", action="store_true", help="print the plan as one JSON object")
     p.set_defaults(handler=cmd_plan)
 
@@ -414,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=4, metavar="N", help="transfers at once (4)")
     _settings_options(p)
+    _degraded_option(p)
     p.add_argument(
         "--progress",
         action="store_true",

@@ -48,6 +48,10 @@ class DocumentError(RestorekitError):
     """An archive document (OUSStatus XML, manifest, script) could not be read."""
 
 
+class DegradedEvidenceError(RestorekitError):
+    """A delivered document the plan depends on could not be read; nothing was planned."""
+
+
 class NotRestorableError(RestorekitError):
     """The MOUS cannot be restored (for instance: it was never pipeline-calibrated)."""
 

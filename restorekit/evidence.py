@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from . import queries
 from .errors import DocumentError, NgasError
+from .fetch import read_document
 from .manifest import Manifest, choose_manifest, parse_manifest
 from .ngas import NgasStore
 from .ousstatus import OusStatus, parse_ousstatus
@@ -55,6 +56,8 @@ class Evidence:
     ousstatus_problem: str | None = None
     """``"missing"`` when the XML is NULL, else the parse error."""
     documents_read: bool = False
+    document_problems: dict[str, str] = field(default_factory=dict)
+    """Delivered documents (manifest, scripts) that exist but could not be read: name -> why."""
     manifest_name: str | None = None
     manifest: Manifest | None = None
     manifest_problem: str | None = None
@@ -126,26 +129,36 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
 
 
 def read_documents(ev: Evidence, store: NgasStore) -> None:
-    """Fetch and parse the manifest and delivered scripts named by the product list."""
+    """Fetch and parse the manifest and delivered scripts named by the product list.
+
+    Each is read with retries, a size cap and a deadline (:func:`restorekit.fetch.read_document`);
+    one that still cannot be read is recorded in ``ev.document_problems``.
+    """
     ev.documents_read = True
-    if ev.manifest_name:
+    name = ev.manifest_name
+    if name:
         try:
-            ev.manifest = parse_manifest(store.read_bytes(ev.manifest_name), name=ev.manifest_name)
+            data = read_document(store, name, size=ev.product_sizes.get(name))
+            ev.manifest = parse_manifest(data, name=name)
         except (NgasError, DocumentError) as exc:
-            ev.manifest_problem = str(exc)
+            ev.manifest_problem = ev.document_problems[name] = str(exc)
     ev.restore_script, ev.restore_script_problem = _read_script(
-        store, _named(ev.products, ".casa_piperestorescript.py")
+        ev, store, _named(ev.products, ".casa_piperestorescript.py")
     )
-    ev.pipescript, _ = _read_script(store, _named(ev.products, ".casa_pipescript.py"))
+    ev.pipescript, _ = _read_script(ev, store, _named(ev.products, ".casa_pipescript.py"))
 
 
-def _read_script(store: NgasStore, name: str | None) -> tuple[DeliveredScript | None, str | None]:
+def _read_script(
+    ev: Evidence, store: NgasStore, name: str | None
+) -> tuple[DeliveredScript | None, str | None]:
     """A delivered script, or why it could not be read (``None, None``: there is none)."""
     if not name:
         return None, None
     try:
-        return parse_script(store.read_bytes(name).decode(errors="replace"), name=name), None
+        data = read_document(store, name, size=ev.product_sizes.get(name))
+        return parse_script(data.decode(errors="replace"), name=name), None
     except (NgasError, DocumentError) as exc:
+        ev.document_problems[name] = str(exc)
         return None, str(exc)
 
 

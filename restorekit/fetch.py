@@ -129,6 +129,60 @@ def fetch_products(
     return report
 
 
+DOCUMENT_CAP = 64 * 2**20
+"""The largest manifest or script restorekit reads (64 MiB): real ones are kilobytes."""
+DOCUMENT_DEADLINE = 180.0
+"""Seconds a document read may take in all, retries included."""
+
+
+def read_document(
+    store: NgasStore,
+    name: str,
+    *,
+    size: int | None = None,
+    cap: int = DOCUMENT_CAP,
+    deadline: float = DOCUMENT_DEADLINE,
+    retries: int = 4,
+    backoff: float = 0.5,
+    sleep: Callable[[float], None] | None = None,
+) -> bytes:
+    """A manifest or script, fetched with the same retries and back-off as products.
+
+    Refused when larger than its archive ``size`` (when known) or than ``cap``, and when the
+    whole read takes longer than ``deadline`` seconds.
+
+    Raises
+    ------
+    NgasError
+        Naming the document and the cause.
+    """
+    limit = min(cap, size) if size is not None else cap
+    ends = time.monotonic() + deadline
+    for attempt in range(retries + 1):
+        try:
+            data = _read_bounded(store, name, limit, ends, deadline)
+            break
+        except TransientNgasError:
+            if attempt == retries or time.monotonic() + backoff * 2**attempt > ends:
+                raise
+            (sleep or time.sleep)(backoff * 2**attempt)
+    if size is not None and len(data) != size:
+        raise NgasError(f"{name} arrived with {len(data)} bytes but the archive records {size}")
+    return data
+
+
+def _read_bounded(store: NgasStore, name: str, limit: int, ends: float, deadline: float) -> bytes:
+    chunks, _, _ = store.stream(name, 0)
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) > limit:
+            raise NgasError(f"{name} is larger than {limit} bytes; refused as a document")
+        if time.monotonic() > ends:
+            raise NgasError(f"reading {name} took longer than {deadline:.0f} s; NGAS is too slow")
+    return bytes(buffer)
+
+
 def _fetch_one(store, product, directory, retries, backoff, sleep, advance) -> str:
     final = directory / product.name
     part = directory / (product.name + PART)

@@ -145,7 +145,7 @@ CODES: dict[str, Code] = {
         Code(
             "RESTORE_SCRIPT_UNREADABLE",
             "warning",
-            "the delivered restore script is unreadable",
+            "a delivered restore script or pipescript is unreadable: no route is chosen",
             from_database=False,
         ),
     ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from .archive import connect
+from .errors import DegradedEvidenceError
 from .evidence import Evidence, gather
 from .ngas import NgasStore, open_store
 from .plan import RestorePlan
@@ -29,6 +30,7 @@ def inspect_mous(
     engine: Engine | None = None,
     store: NgasStore | None = None,
     pipeline_release: str | None = None,
+    allow_degraded: bool = False,
 ) -> Inspection:
     """Gather the archive rows and delivered documents of ``mous`` and reconcile them.
 
@@ -41,11 +43,25 @@ def inspect_mous(
         :func:`restorekit.ngas.open_store`); ignored when ``engine``/``store`` are given.
     pipeline_release
         The release the restore will run with; default: the delivery's own.
+    allow_degraded
+        Plan even when a delivered document could not be read (the plan says so in
+        ``plan.degraded``, and chooses no route when the scripts are missing).
+
+    Raises
+    ------
+    DegradedEvidenceError
+        When a document could not be read and ``allow_degraded`` is not set.
     """
     engine = engine if engine is not None else connect(db)
     store = store if store is not None else open_store(ngas)
     evidence = gather(engine, mous, store)
-    return Inspection(evidence, reconcile(evidence, pipeline_release=pipeline_release))
+    plan = reconcile(evidence, pipeline_release=pipeline_release)
+    if plan.degraded and not allow_degraded:
+        raise DegradedEvidenceError(
+            f"{plan.mous}: {plan.degraded[0]}; restorekit will not plan from partial evidence: "
+            "rerun when NGAS serves it, or pass --allow-degraded"
+        )
+    return Inspection(evidence, plan)
 
 
 def plan_mous(mous: str, **kwargs) -> RestorePlan:

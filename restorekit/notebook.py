@@ -126,10 +126,11 @@ class RestoreNotebook:
         ngas: str | None = None,
         root: str | None = None,
         interactive: bool = False,
+        allow_degraded: bool = False,
     ) -> None:
-        from .evidence import gather
+        from .inspection import inspect_mous
         from .ngas import open_store
-        from .reconcile import reconcile
+        from .settings import SiteSettings
         from .uids import parse_uid
 
         install_error_display()
@@ -141,8 +142,15 @@ class RestoreNotebook:
         self.db = db
         self.interactive = interactive
         self.started = datetime.now(UTC)
-        self.evidence = gather(self.engine, self.mous, self.store)
-        self.plan = reconcile(self.evidence)
+        self.settings = SiteSettings.load()
+        inspection = inspect_mous(
+            self.mous,
+            engine=self.engine,
+            store=self.store,
+            pipeline_release=self.settings.pipeline_release,
+            allow_degraded=allow_degraded,
+        )
+        self.evidence, self.plan = inspection.evidence, inspection.plan
         self.prepared = None
         self.error: str | None = None
         note(
@@ -274,6 +282,7 @@ class RestoreNotebook:
                 engine=self.engine,
                 store=self.store,
                 inspection=self._inspection(),
+                settings=self.settings,
                 fetch_raw=fetch_raw,
                 overwrite=overwrite,
                 progress=False,

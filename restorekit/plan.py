@@ -52,7 +52,8 @@ class RestorePlan:
     sessions
         Manifest session name -> EB uids (archive form) in restore order.
     route
-        ``"ppr"``, or ``"script"`` when the delivery calls data fixes a PPR cannot express.
+        ``"ppr"``, or ``"script"`` when the delivery calls data fixes a PPR cannot express;
+        ``None`` when the delivered scripts could not be read (see ``degraded``).
     task, ocorr_mode
         The restore task of the target release (``hifa_restoredata``/``"ca"``,
         ``hsd_restoredata``/``"ao"``, ...); ``delivered_task`` is the one the delivery called.
@@ -72,7 +73,7 @@ class RestorePlan:
 
     mous: str
     restorable: bool
-    route: str
+    route: str | None
     sessions: dict[str, list[str]]
     ebs: list[EbRow]
     findings: list[Finding]
@@ -93,6 +94,9 @@ class RestorePlan:
     release: Release | None = None
     casa_generation: int = 6
     product_names: dict[str, str] = field(default_factory=dict)
+    degraded: list[str] = field(default_factory=list)
+    """Documents the plan depends on that could not be read (``name: why``); with any, the
+    plan was made from partial evidence, and without its scripts no route is chosen."""
 
     @property
     def codes(self) -> set[str]:
@@ -133,6 +137,7 @@ class RestorePlan:
             ],
             "fix_module": self.fix_module,
             "product_names": self.product_names,
+            "degraded": self.degraded,
             "project": self.project,
             "ebs": [asdict(r) for r in self.ebs],
             "findings": [f.as_dict() for f in self.findings],

@@ -184,6 +184,7 @@ def prepare_restore(
     jobs: int = 4,
     progress: bool | None = None,
     inspection: Inspection | None = None,
+    allow_degraded: bool = False,
 ) -> PreparedRestore:
     """Plan the restore of ``mous`` and write its area under ``root``.
 
@@ -203,7 +204,11 @@ def prepare_restore(
     store = store if store is not None else open_store(ngas)
     settings = settings or SiteSettings.load()
     inspection = inspection or inspect_mous(
-        mous, engine=engine, store=store, pipeline_release=settings.pipeline_release
+        mous,
+        engine=engine,
+        store=store,
+        pipeline_release=settings.pipeline_release,
+        allow_degraded=allow_degraded,
     )
     plan = inspection.plan
     if not plan.restorable:

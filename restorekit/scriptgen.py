@@ -81,11 +81,19 @@ def run_script(plan: RestorePlan, layout: RestoreLayout, settings: SiteSettings)
     """``working/run_restore.sh``: sets the SCIPIPE variables and starts CASA on the route."""
     q = shlex.quote
     logdir = settings.logdir or str(layout.mous_dir / "logs")
+    default_route = (
+        f"{plan.route}, the route the plan chose" if plan.route else "none: give the route"
+    )
     return f"""#!/usr/bin/env bash
 # Restore of MOUS {plan.mous}, written by restorekit {__version__}.
-# Usage: ./run_restore.sh [ppr|script]   (default: {plan.route}, the route the plan chose)
+# Usage: ./run_restore.sh [ppr|script]   (default: {default_route})
 set -euo pipefail
-route="${{1:-{plan.route}}}"
+route="${{1:-{plan.route or ''}}}"
+if [ -z "$route" ]; then
+  echo "no route was chosen: the delivery's scripts could not be read, so its data fixes are" \
+       "unknown; check the delivery, then run: $0 ppr  or  $0 script" >&2
+  exit 2
+fi
 export SCIPIPE_ROOTDIR={q(str(layout.root))}
 export SCIPIPE_LOGDIR="${{SCIPIPE_LOGDIR:-{logdir}}}"
 export SCIPIPE_SCRIPTDIR="${{SCIPIPE_SCRIPTDIR:-{layout.working}}}"

@@ -54,6 +54,13 @@ class SurveyResult:
     """Peak memory of each worker process (MB), when the survey forked workers."""
 
     @property
+    def degraded(self) -> list[str]:
+        """MOUSes whose delivered documents could not be read: counted apart, not classified."""
+        if "degraded" not in self.table:
+            return []
+        return list(self.table.loc[self.table["degraded"], "mous"])
+
+    @property
     def mous_per_second(self) -> float:
         return len(self.table) / self.seconds if self.seconds else float("inf")
 
@@ -253,6 +260,11 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
         "route": plan.route if ev.documents_read else None,
         "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
     }
+    row["degraded"] = bool(plan.degraded)
+    if plan.degraded:
+        # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
+        row.update(restorable=None, route=None, worst=None)
+        found = set()
     row.update({code: code in found for code in codes})
     return row
 
@@ -279,7 +291,9 @@ def _deep_batch(pool, batch: list[Evidence], store: NgasStore):
 
 
 def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
-    """Count and share of MOUSes per finding code, commonest first."""
+    """Count and share of MOUSes per finding code, commonest first (of those classified)."""
+    if "degraded" in table:
+        table = table[~table["degraded"].astype(bool)]
     total = len(table)
     rows = []
     for code in codes:
@@ -397,6 +411,7 @@ def survey(
         "restorable",
         "route",
         "worst",
+        "degraded",
         *codes,
     ]
     worker_peaks: list[float] = []

@@ -187,12 +187,38 @@ def test_products_missing_for_an_eb():
     assert "uid://A002/Xc72427/X2dfe" not in sum(plan.sessions.values(), [])
 
 
-def test_unreachable_ngas_gives_findings_not_a_traceback(engine):
+def test_unreachable_ngas_gives_findings_not_a_traceback(engine, monkeypatch):
+    waits = []
+    monkeypatch.setattr("restorekit.fetch.time.sleep", waits.append)
     ev = gather(engine, "uid://A001/X1284/X265f", HttpNgas("http://127.0.0.1:9", timeout=2))
+    assert waits[:4] == [0.5, 1.0, 2.0, 4.0]  # documents are retried with back-off
     plan = reconcile(ev)
     assert "MANIFEST_UNREADABLE" in plan.codes
     assert plan.calibration_source == "products"
     assert plan.restorable and len(plan.sessions) == 2
+    # Degraded evidence never decides the route silently.
+    assert plan.route is None and len(plan.degraded) == 3
+    assert "RESTORE_SCRIPT_UNREADABLE" in plan.codes
+
+
+def test_degraded_evidence_stops_plan_and_prepare_unless_allowed(demo, tmp_path, monkeypatch):
+    from restorekit.errors import DegradedEvidenceError
+    from restorekit.prepare import prepare_restore
+
+    monkeypatch.setattr("restorekit.fetch.time.sleep", lambda s: None)
+    dead = "http://127.0.0.1:9"
+    with pytest.raises(DegradedEvidenceError, match="will not plan from partial evidence") as info:
+        inspect_mous(SEED_MOUS, db=demo.url, ngas=dead)
+    assert info.value.exit_code == 1 and "\n" not in str(info.value)
+    with pytest.raises(DegradedEvidenceError):
+        prepare_restore(SEED_MOUS, tmp_path / "root", db=demo.url, ngas=dead)
+    assert not (tmp_path / "root").exists()
+    plan = inspect_mous(SEED_MOUS, db=demo.url, ngas=dead, allow_degraded=True).plan
+    assert plan.route is None and plan.to_dict()["degraded"]
+    from restorekit.cli import main
+
+    assert main(["plan", SEED_MOUS, "--db", demo.url, "--ngas", dead]) == 1
+    assert main(["plan", SEED_MOUS, "--db", demo.url, "--ngas", dead, "--allow-degraded"]) == 0
 
 
 def test_documents_off_gives_the_database_view():
