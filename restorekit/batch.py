@@ -10,6 +10,7 @@ and handed to the kernels through ``RESTOREKIT_DB_PASSWORD`` instead.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
@@ -21,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from tqdm.auto import tqdm
 
 from .archive import ENV_PASSWORD
@@ -29,6 +29,7 @@ from .errors import ConfigurationError, InputError
 from .fsutil import atomic_write
 from .notebook import RESULT_MIME
 from .uids import is_uid, parse_uid
+from .yamlsafe import load_yaml
 
 SUMMARY_COLUMNS = [
     "mous",
@@ -77,7 +78,7 @@ class Outcome:
     result: dict = field(default_factory=dict, repr=False)
 
 
-def load_runs(files: list[str]) -> list[Run]:
+def load_runs(files: list[str], _including: tuple[Path, ...] = ()) -> list[Run]:
     """Read parameter files. A file with a ``runs:`` list is a batch: each entry is a mapping
     of parameters or the path (relative to the batch file) of another parameter file.
 
@@ -89,6 +90,8 @@ def load_runs(files: list[str]) -> list[Run]:
     runs: list[Run] = []
     for name in files:
         path = Path(name)
+        if path.resolve() in _including:
+            raise InputError(f"parameter file {str(path)!r} includes itself; remove that entry")
         data = _yaml(path)
         if isinstance(data, dict) and "runs" in data:
             entries = data["runs"]
@@ -96,7 +99,9 @@ def load_runs(files: list[str]) -> list[Run]:
                 raise InputError(f"{path}: 'runs' must be a non-empty list")
             for entry in entries:
                 if isinstance(entry, str):
-                    runs += load_runs([str(path.parent / entry)])
+                    runs += load_runs(
+                        [str(path.parent / entry)], (*_including, path.resolve())
+                    )
                 elif isinstance(entry, dict):
                     runs.append(Run(dict(entry), str(path)))
                 else:
@@ -110,13 +115,10 @@ def load_runs(files: list[str]) -> list[Run]:
 
 def _yaml(path: Path):
     try:
-        return yaml.safe_load(path.read_text())
+        text = path.read_text()
     except OSError as exc:
         raise InputError(f"cannot read parameter file {str(path)!r} ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise InputError(
-            f"parameter file {str(path)!r} is not valid YAML ({' '.join(str(exc).split())})"
-        ) from None
+    return load_yaml(text, what=f"parameter file {str(path)!r}")
 
 
 def strip_passwords(runs: list[Run]) -> str | None:
@@ -195,6 +197,18 @@ def _ipc_kernel_manager(directory: str):
     return IpcKernelManager
 
 
+@functools.cache
+def _parameters_of(path: str, mtime: float) -> tuple[str, ...]:
+    import papermill as pm
+
+    return tuple(pm.inspect_notebook(path))
+
+
+def notebook_parameters(notebook: Path) -> tuple[str, ...]:
+    """The names the notebook's ``parameters`` cell defines (``interactive`` included)."""
+    return _parameters_of(str(notebook), notebook.stat().st_mtime)
+
+
 def record_names(runs: list[Run]) -> list[str]:
     """Folder names of the records: the MOUS file uid, made unique where a batch repeats it."""
     counts: dict[str, int] = {}
@@ -235,6 +249,14 @@ def execute(
         parameters=run.source,
     )
     started = time.perf_counter()
+    unknown = sorted(set(run.parameters) - set(notebook_parameters(notebook)))
+    if unknown:
+        outcome.status = "failed"
+        outcome.error = (
+            f"{run.source}: unknown parameter {', '.join(map(repr, unknown))}; "
+            f"{notebook.name} takes {', '.join(notebook_parameters(notebook))}"
+        )
+        return outcome
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".ipynb", dir=folder)
     os.close(fd)
     sockets = tempfile.TemporaryDirectory(prefix="rk-kernel-")
@@ -263,6 +285,7 @@ def execute(
                     outcome.status = "failed"
                     outcome.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
         if Path(tmp).stat().st_size:
+            os.chmod(tmp, 0o644)  # as the HTML record (mkstemp makes 0600)
             os.replace(tmp, output)
             outcome.notebook = str(output)
             export_html(output, html_path)
@@ -275,6 +298,8 @@ def execute(
         Path(tmp).unlink(missing_ok=True)
         sockets.cleanup()
     result = outcome.result
+    if result.get("mous"):
+        outcome.mous = result["mous"]  # the MOUS that ran, whatever the file said
     outcome.findings = result.get("findings")
     outcome.route = result.get("route")
     outcome.ppr = result.get("ppr")

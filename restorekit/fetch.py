@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .errors import NgasError
+from .errors import NgasError, RestorekitError
 from .ngas import NgasStore, TransientNgasError, check_file_id
 
 PART = ".part"
@@ -47,6 +47,13 @@ class FetchReport:
         return sorted(self.fetched + self.present)
 
 
+SIZE_MISMATCH = "the archive's size disagrees"
+
+
+class LocalWriteError(RestorekitError):
+    """A product could not be written into the restore area (full disk, permissions, a link)."""
+
+
 class SizeMismatchError(NgasError):
     """A complete transfer does not have the size the archive records."""
 
@@ -61,6 +68,7 @@ def fetch_products(
     backoff: float = 0.5,
     progress: bool | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: float | None = None,
 ) -> FetchReport:
     """Fetch ``products`` from ``store`` into ``directory``.
 
@@ -73,6 +81,8 @@ def fetch_products(
         ``backoff * 2**attempt`` seconds; the transfer resumes from what it already has.
     progress
         Show a progress bar; by default only when stderr is a terminal.
+    deadline
+        Seconds the whole fetch may take; what is not complete by then is left to resume.
 
     Raises
     ------
@@ -102,10 +112,14 @@ def fetch_products(
                 report.bytes += n
                 bar.update(n)
 
+        ends = time.monotonic() + deadline if deadline else None
+
         def one(product: Product) -> None:
             try:
-                outcome = _fetch_one(store, product, directory, retries, backoff, sleep, advance)
-            except NgasError as exc:
+                outcome = _fetch_one(
+                    store, product, directory, retries, backoff, sleep, advance, ends
+                )
+            except (NgasError, LocalWriteError) as exc:
                 with lock:
                     report.failed[product.name] = str(exc)
                 return
@@ -122,9 +136,16 @@ def fetch_products(
     if report.failed:
         listing = "; ".join(f"{n}: {why}" for n, why in sorted(report.failed.items())[:3])
         more = len(report.failed) - 3
+        mismatched = all(SIZE_MISMATCH in why for why in report.failed.values())
+        advice = (
+            "the archive's STORED_SIZE disagrees with what NGAS serves, which a rerun will not "
+            "change: report it to the archive"
+            if mismatched
+            else "rerun to resume"
+        )
         raise NgasError(
             f"{len(report.failed)} of {len(products)} products could not be fetched ({listing}"
-            f"{f'; and {more} more' if more > 0 else ''}); rerun to resume"
+            f"{f'; and {more} more' if more > 0 else ''}); {advice}"
         )
     return report
 
@@ -183,15 +204,20 @@ def _read_bounded(store: NgasStore, name: str, limit: int, ends: float, deadline
     return bytes(buffer)
 
 
-def _fetch_one(store, product, directory, retries, backoff, sleep, advance) -> str:
+def _fetch_one(store, product, directory, retries, backoff, sleep, advance, ends) -> str:
     final = directory / product.name
     part = directory / (product.name + PART)
+    for path in (final, part):
+        if path.is_symlink():
+            raise LocalWriteError(
+                f"{path} is a symbolic link; restorekit never writes through links: remove it"
+            )
     if final.exists() and (product.size is None or final.stat().st_size == product.size):
         return "present"
     resumed = part.exists() and part.stat().st_size > 0
     for attempt in range(retries + 1):
         try:
-            _transfer(store, product, part, advance)
+            _transfer(store, product, part, advance, ends)
             break
         except TransientNgasError:
             if attempt == retries:
@@ -201,25 +227,55 @@ def _fetch_one(store, product, directory, retries, backoff, sleep, advance) -> s
     if product.size is not None and size != product.size:
         part.unlink()
         raise SizeMismatchError(
-            f"{product.name} arrived with {size} bytes but the archive records {product.size}"
+            f"{product.name} arrived with {size} bytes but the archive records {product.size} "
+            f"({SIZE_MISMATCH})"
         )
     os.replace(part, final)
     return "resumed" if resumed else "fetched"
 
 
+def _open_part(part: Path, resume: bool):
+    """The ``.part`` file for writing, never through a symbolic link."""
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    if not resume:
+        flags |= os.O_TRUNC
+    return os.fdopen(os.open(part, flags, 0o644), "wb")
+
+
 def _transfer(
-    store: NgasStore, product: Product, part: Path, advance: Callable[[int], None]
+    store: NgasStore,
+    product: Product,
+    part: Path,
+    advance: Callable[[int], None],
+    ends: float | None = None,
 ) -> None:
     offset = part.stat().st_size if part.exists() else 0
     if product.size is not None and offset > product.size:
         offset = 0
     chunks, total, honoured = store.stream(product.name, offset)
-    with part.open("r+b" if offset and honoured else "wb") as handle:
-        if offset and honoured:
-            handle.seek(offset)
-        for chunk in chunks:
-            handle.write(chunk)
-            advance(len(chunk))
-        written = handle.tell()
+    if product.size is None and total is None:
+        raise NgasError(
+            f"NGAS sent {product.name} without a Content-Length and the archive records no size: "
+            "its completeness cannot be checked"
+        )
+    resume = bool(offset and honoured)
+    try:
+        with _open_part(part, resume) as handle:
+            if resume:
+                handle.seek(offset)
+            for chunk in chunks:
+                handle.write(chunk)
+                advance(len(chunk))
+                if ends is not None and time.monotonic() > ends:
+                    raise NgasError(
+                        f"the fetch passed its deadline while {product.name} was arriving; "
+                        "rerun to resume"
+                    )
+            written = handle.tell()
+    except OSError as exc:
+        raise LocalWriteError(
+            f"cannot write {part} ({exc.strerror or exc}); free space or fix the directory, "
+            "then rerun to resume"
+        ) from None
     if total is not None and written < total:
         raise TransientNgasError(f"transfer of {product.name} stopped at {written} of {total}")

@@ -54,6 +54,11 @@ CODES: dict[str, Code] = {
             "manifest session numbers differ from OUSStatus session ordinals",
         ),
         Code(
+            "SESSION_NUMBER_UNREASONABLE",
+            "error",
+            "a session number beyond any real MOUS (over 1000): its EBs are not restored",
+        ),
+        Code(
             "SESSION_NUMBERS_GAP",
             "info",
             "restored session numbers do not run 1..n; the PPR carries empty sessions",

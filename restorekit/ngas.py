@@ -20,6 +20,7 @@ from .archive import mask_url_text
 from .errors import ConfigurationError, InputError, NgasError
 
 ENV_NGAS = "RESTOREKIT_NGAS"
+ENV_REDIRECTS = "RESTOREKIT_NGAS_REDIRECT_HOSTS"
 CHUNK = 1 << 20
 
 
@@ -99,13 +100,54 @@ class LocalNgas:
         return chunks(), size, True
 
 
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to the NGAS host itself, or to hosts allowed by name."""
+
+    def __init__(self, host: str, allowed: frozenset[str]) -> None:
+        self.host, self.allowed = host, allowed
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        target = urllib.parse.urlsplit(newurl).hostname or ""
+        if target != self.host and target not in self.allowed:
+            raise NgasError(
+                f"NGAS redirected to another host ({target}); allow it with "
+                f"{ENV_REDIRECTS}={target} if that is expected"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _looks_like_html(name: str, content_type: str, first: bytes) -> bool:
+    if name.lower().endswith((".html", ".htm")):
+        return False
+    head = first[:64].lstrip().lower()
+    return "text/html" in content_type.lower() or head.startswith((b"<!doctype html", b"<html"))
+
+
 class HttpNgas:
-    """An NGAS server: ``GET <base>/RETRIEVE?file_id=<id>``."""
+    """An NGAS server: ``GET <base>/RETRIEVE?file_id=<id>``.
+
+    Each request has a ``timeout`` (seconds without data); replies are checked: a ``206`` must
+    start where it was asked to, an HTML page is an error page, not a product, and redirects
+    go only to the same host (or hosts named in ``$RESTOREKIT_NGAS_REDIRECT_HOSTS``).
+    """
 
     def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.location = mask_url_text(self.base_url)
         self.timeout = timeout
+        parts = urllib.parse.urlsplit(self.base_url)
+        try:
+            parts.port  # noqa: B018 (raises on a malformed port)
+        except ValueError:
+            raise ConfigurationError(
+                f"NGAS URL {self.location!r} has a malformed port; write http://host:7777"
+            ) from None
+        if not parts.hostname:
+            raise ConfigurationError(f"NGAS URL {self.location!r} names no host")
+        allowed = frozenset(
+            h.strip() for h in os.environ.get(ENV_REDIRECTS, "").split(",") if h.strip()
+        )
+        self._opener = urllib.request.build_opener(_SameHostRedirects(parts.hostname, allowed))
 
     def url(self, file_id: str) -> str:
         query = urllib.parse.urlencode({"file_id": check_file_id(file_id)})
@@ -116,7 +158,7 @@ class HttpNgas:
         if offset:
             request.add_header("Range", f"bytes={offset}-")
         try:
-            return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310
+            return self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
                 raise NgasError(f"{file_id} is not in NGAS at {self.location} (HTTP 404)") from None
@@ -130,26 +172,33 @@ class HttpNgas:
             ) from None
 
     def read_bytes(self, file_id: str) -> bytes:
-        with self._open(file_id) as response:
-            try:
-                return response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                raise TransientNgasError(
-                    f"reading {file_id} from NGAS failed ({type(exc).__name__})"
-                ) from None
+        chunks, _, _ = self.stream(file_id)
+        return b"".join(chunks)
 
     def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
         response = self._open(file_id, offset)
         partial = response.status == 206
+        if partial and not _range_starts_at(response.headers.get("Content-Range"), offset):
+            # A 206 for another range than asked: start the file again from its first byte.
+            response.close()
+            response, partial, offset = self._open(file_id, 0), False, 0
         length = response.headers.get("Content-Length")
         total = None
         if length is not None and length.isdigit():
             total = int(length) + (offset if partial else 0)
+        content_type = response.headers.get("Content-Type", "")
 
         def chunks() -> Iterator[bytes]:
             with response:
+                first = True
                 try:
-                    while block := response.read(CHUNK):
+                    while block := response.read1(CHUNK):
+                        if first and _looks_like_html(file_id, content_type, block):
+                            raise NgasError(
+                                f"NGAS answered {file_id} with an HTML page, not the file "
+                                "(an error page?); nothing was kept"
+                            )
+                        first = False
                         yield block
                 except (OSError, http.client.HTTPException) as exc:
                     raise TransientNgasError(
@@ -157,6 +206,14 @@ class HttpNgas:
                     ) from None
 
         return chunks(), total, partial
+
+
+def _range_starts_at(content_range: str | None, offset: int) -> bool:
+    """``Content-Range: bytes START-END/TOTAL`` with START == offset."""
+    if not content_range or not content_range.startswith("bytes "):
+        return False
+    start = content_range[6:].split("-", 1)[0].strip()
+    return start.isdigit() and int(start) == offset
 
 
 def open_store(setting: str | None = None) -> NgasStore:

@@ -19,7 +19,7 @@ from lxml import etree
 from .errors import PprCheckError
 from .layout import RestoreLayout
 from .plan import RestorePlan
-from .reconcile import session_number
+from .reconcile import SESSION_LIMIT, session_number
 from .settings import SiteSettings
 from .uids import parse_uid
 from .xmlsafe import local, parse_xml
@@ -42,7 +42,7 @@ _NAMESPACES = {
 def session_intents(plan: RestorePlan) -> list[tuple[str, str]]:
     """``(SESSION_n, value)`` for n = 1..highest, without a gap; absent numbers are empty."""
     numbers = {session_number(name): ebs for name, ebs in plan.sessions.items()}
-    if None in numbers or not numbers:
+    if None in numbers or not numbers or max(numbers) > SESSION_LIMIT:  # type: ignore[type-var]
         raise PprCheckError(
             f"the plan of {plan.mous} has sessions {list(plan.sessions)}; a PPR can only name "
             "session_<n> sessions"

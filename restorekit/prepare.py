@@ -6,7 +6,7 @@ import hashlib
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -77,34 +77,75 @@ def not_restorable_reason(plan) -> str:
     return errors[0] if errors else "no EB can be restored"
 
 
-def _claim(layout: RestoreLayout, plan, overwrite: bool) -> bool:
-    """Decide whether the area may be written; True when this run resumes an earlier one."""
+def settings_key(settings: SiteSettings) -> str:
+    return hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _claim(layout: RestoreLayout, plan, settings: SiteSettings, overwrite: bool) -> bool:
+    """Decide whether the area may be written; True when this run resumes an earlier one.
+
+    An area is this run's when ``working/restorekit.json`` names the same MOUS, plan and site
+    settings; the claim is written before the first byte, so a run that failed in any way
+    resumes. ``overwrite`` rewrites the PPR and scripts (complete products are kept).
+    """
     if not layout.mous_dir.exists():
         return False
+    _refuse_symlinks(layout)
     try:
         record = json.loads(layout.record.read_text())
     except (OSError, ValueError):
         record = {}
-    same = record.get("mous") == plan.mous and record.get("plan_key") == plan_key(plan)
-    if same:
-        return True
+    same_plan = record.get("mous") == plan.mous and record.get("plan_key") == plan_key(plan)
     if overwrite:
         return False
-    why = (
-        "was prepared from a different plan"
-        if record.get("mous") == plan.mous
-        else "was not made by restorekit for this MOUS"
-    )
+    if same_plan and record.get("settings_key") == settings_key(settings):
+        return True
+    if same_plan:
+        before = record.get("settings") or {}
+        changed = sorted(k for k, v in asdict(settings).items() if before.get(k) != v)
+        why = f"was prepared with other site settings ({', '.join(changed) or 'unknown'})"
+    elif record.get("mous") == plan.mous:
+        why = "was prepared from a different plan"
+    else:
+        why = "was not made by restorekit for this MOUS"
     raise RestoreAreaError(
-        f"restore area {layout.mous_dir} exists and {why}; rerun with --overwrite to replace "
+        f"restore area {layout.mous_dir} exists and {why}; rerun with --overwrite to rewrite "
         "its PPR and scripts (complete products are kept)"
     )
+
+
+def _refuse_symlinks(layout: RestoreLayout) -> None:
+    """A symbolic link where restorekit writes a file could send the write anywhere."""
+    for directory in (layout.working, layout.products, layout.rawdata, layout.mous_dir):
+        if not directory.is_dir():
+            continue
+        for path in directory.iterdir():
+            if path.is_symlink():
+                raise RestoreAreaError(
+                    f"restore area {layout.mous_dir} holds a symbolic link, {path}; restorekit "
+                    "never writes through links: remove it and rerun"
+                )
 
 
 def _write(path: Path, data: str | bytes, *, keep: bool, executable: bool = False) -> None:
     if keep and path.exists():
         return
     atomic_write(path, data, executable=executable)
+
+
+def _record(the_plan, settings: SiteSettings, status: str, created: datetime, **more) -> str:
+    """``working/restorekit.json``: what the area was made from (never a password)."""
+    record = {
+        "mous": the_plan.mous,
+        "status": status,
+        "plan_key": plan_key(the_plan),
+        "settings_key": settings_key(settings),
+        "restorekit": __version__,
+        "prepared": created.isoformat(timespec="seconds"),
+        "settings": asdict(settings),
+        **more,
+    }
+    return json.dumps(record, indent=2) + "\n"
 
 
 def link_manifest_names(plan, layout: RestoreLayout) -> None:
@@ -215,10 +256,24 @@ def prepare_restore(
         raise NotRestorableError(f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}")
     layout = RestoreLayout.for_plan(plan, root)
     created = datetime.now(UTC)
+    # Everything is rendered (and refused, for unsafe values) before anything is written.
     ppr = build_ppr(plan, layout, settings, created=created)
     check_ppr(ppr, plan)
-    resumed = _claim(layout, plan, overwrite)
-    layout.create()
+    texts = {
+        layout.restore_script: (restore_script(plan, created=created), False),
+        layout.run_script: (run_script(plan, layout, settings), True),
+        layout.rawdata_script: (rawdata_script(plan, layout), True),
+    }
+    resumed = _claim(layout, plan, settings, overwrite)
+    try:
+        layout.create()
+        claim = _record(plan, settings, "preparing", created, plan=plan.to_dict())
+        atomic_write(layout.record, claim)
+    except OSError as exc:
+        raise RestoreAreaError(
+            f"cannot write the restore area under {layout.root} ({exc.strerror}); choose a "
+            "writable --root"
+        ) from None
 
     ev = inspection.evidence
     products = [
@@ -231,9 +286,8 @@ def prepare_restore(
 
     _write(layout.ppr, ppr, keep=resumed)
     check_ppr(layout.ppr.read_bytes(), plan)
-    _write(layout.restore_script, restore_script(plan, created=created), keep=resumed)
-    _write(layout.run_script, run_script(plan, layout, settings), keep=resumed, executable=True)
-    _write(layout.rawdata_script, rawdata_script(plan, layout), keep=resumed, executable=True)
+    for path, (text, executable) in texts.items():
+        _write(path, text, keep=resumed, executable=executable)
     rawdata = (
         export_rawdata(plan, layout, raw_store_for(settings, store))
         if fetch_raw
@@ -243,18 +297,18 @@ def prepare_restore(
         }
     )
     prepared = PreparedRestore(inspection, layout, report, resumed, rawdata)
-    record = {
-        "mous": plan.mous,
-        "plan_key": plan_key(plan),
-        "restorekit": __version__,
-        "prepared": created.isoformat(timespec="seconds"),
-        "database": describe(engine),
-        "ngas": store.location,
-        "plan": plan.to_dict(),
-        "products": report.names,
-        "product_sizes": _sizes(ev.product_sizes, plan.product_names, report.names),
-    }
-    atomic_write(layout.record, json.dumps(record, indent=2) + "\n")
+    record = _record(
+        plan,
+        settings,
+        "prepared",
+        created,
+        database=describe(engine),
+        ngas=store.location,
+        plan=plan.to_dict(),
+        products=report.names,
+        product_sizes=_sizes(ev.product_sizes, plan.product_names, report.names),
+    )
+    atomic_write(layout.record, record)
     raw_in_place = fetch_raw and all(
         v in ("present", "exported", "copied") for v in rawdata.values()
     )

@@ -22,6 +22,8 @@ EXCLUDING_QA0 = {"SemiPass", "Fail"}
 RULED_OUT_SB_STATES = {"Deleted", "Broken"}
 SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
 _CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
+SESSION_LIMIT = 1000
+"""No MOUS has this many sessions: a higher number is a broken document, never a PPR size."""
 MEMBER = "member."
 """The prefix the archive gives OUS-level products from Cycle 5 on; manifests never carry it."""
 _EB_PRODUCT = re.compile(
@@ -286,6 +288,14 @@ def _calibrated_row(
         ctx.add(
             "CALIBRATED_EB_UNKNOWN",
             f"the {ctx.source} names EB {eb}, which the archive does not know; it is left out",
+            eb,
+        )
+    elif (session_number(session) or 0) > SESSION_LIMIT:
+        row.reason = f"calibrated in {session}, a session number no MOUS reaches"
+        ctx.add(
+            "SESSION_NUMBER_UNREASONABLE",
+            f"the {ctx.source} puts EB {eb} in {session}, beyond any real session number "
+            f"(limit {SESSION_LIMIT}); it is not restored: check the manifest",
             eb,
         )
     elif missing:

@@ -8,6 +8,7 @@ import shlex
 from datetime import UTC, datetime
 
 from . import __version__
+from .errors import InputError
 from .layout import RestoreLayout
 from .plan import RestorePlan
 from .settings import SiteSettings
@@ -77,16 +78,45 @@ def restore_script(plan: RestorePlan, *, created: datetime | None = None) -> str
     return "\n".join(lines) + "\n"
 
 
+def shell_value(value: str, what: str) -> str:
+    """``value`` quoted for the shell; a newline or other control character is refused.
+
+    Raises
+    ------
+    InputError
+        Naming the value: no quoting makes a newline in a path safe for every tool after us.
+    """
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise InputError(
+            f"{what} {value!r} contains a newline or control character; choose one without"
+        )
+    return shlex.quote(value)
+
+
 def run_script(plan: RestorePlan, layout: RestoreLayout, settings: SiteSettings) -> str:
-    """``working/run_restore.sh``: sets the SCIPIPE variables and starts CASA on the route."""
-    q = shlex.quote
+    """``working/run_restore.sh``: sets the SCIPIPE variables and starts CASA on the route.
+
+    Every value is quoted for the shell; ``$CASA`` (or the ``casa`` setting) is a command line
+    split into words, never evaluated.
+    """
     logdir = settings.logdir or str(layout.mous_dir / "logs")
+    try:
+        casa = shlex.split(settings.casa)
+    except ValueError as exc:
+        raise InputError(f"casa setting {settings.casa!r} is not a command line ({exc})") from None
+    if not casa:
+        raise InputError("the casa setting is empty; give the command that starts CASA")
+    words = " ".join(shell_value(w, "casa setting word") for w in casa)
     default_route = (
         f"{plan.route}, the route the plan chose" if plan.route else "none: give the route"
     )
+    runpipeline = shell_value(settings.runpipeline, "runpipeline setting")
+    ppr = shell_value(layout.ppr.name, "PPR")
+    script = shell_value(layout.restore_script.name, "restore script")
     return f"""#!/usr/bin/env bash
 # Restore of MOUS {plan.mous}, written by restorekit {__version__}.
 # Usage: ./run_restore.sh [ppr|script]   (default: {default_route})
+# $CASA, when set, is the command that starts CASA (split into words, not evaluated).
 set -euo pipefail
 route="${{1:-{plan.route or ''}}}"
 if [ -z "$route" ]; then
@@ -94,15 +124,21 @@ if [ -z "$route" ]; then
        "unknown; check the delivery, then run: $0 ppr  or  $0 script" >&2
   exit 2
 fi
-export SCIPIPE_ROOTDIR={q(str(layout.root))}
-export SCIPIPE_LOGDIR="${{SCIPIPE_LOGDIR:-{logdir}}}"
-export SCIPIPE_SCRIPTDIR="${{SCIPIPE_SCRIPTDIR:-{layout.working}}}"
-CASA="${{CASA:-{settings.casa}}}"
-mkdir -p "$SCIPIPE_LOGDIR"
-cd {q(str(layout.working))}
+default_logdir={shell_value(logdir, "logdir")}
+default_scriptdir={shell_value(str(layout.working), "restore area")}
+export SCIPIPE_ROOTDIR={shell_value(str(layout.root), "root")}
+export SCIPIPE_LOGDIR="${{SCIPIPE_LOGDIR:-$default_logdir}}"
+export SCIPIPE_SCRIPTDIR="${{SCIPIPE_SCRIPTDIR:-$default_scriptdir}}"
+if [ -n "${{CASA:-}}" ]; then
+  read -r -a casa <<< "$CASA"
+else
+  casa=({words})
+fi
+mkdir -p -- "$SCIPIPE_LOGDIR"
+cd -- {shell_value(str(layout.working), "restore area")}
 case "$route" in
-  ppr)    exec $CASA --nogui --pipeline -c {q(settings.runpipeline)} {q(layout.ppr.name)} ;;
-  script) exec $CASA --nogui --pipeline -c {q(layout.restore_script.name)} ;;
+  ppr)    exec "${{casa[@]}}" --nogui --pipeline -c {runpipeline} {ppr} ;;
+  script) exec "${{casa[@]}}" --nogui --pipeline -c {script} ;;
   *)      echo "usage: $0 [ppr|script]" >&2; exit 2 ;;
 esac
 """
@@ -119,7 +155,7 @@ def rawdata_script(plan: RestorePlan, layout: RestoreLayout) -> str:
         f"# Raw data of MOUS {plan.mous}: only the EBs the plan restores. Run where the site's",
         "# archive configuration for asdmExportLight is set up. Safe to rerun.",
         "set -euo pipefail",
-        f"cd {shlex.quote(str(layout.mous_dir))}",
+        f"cd -- {shell_value(str(layout.mous_dir), 'restore area')}",
         "export_eb() {  # $1: the EB uid, $2: its name in rawdata/",
         '  [ -e "rawdata/$2" ] && return 0',
         '  asdmExportLight -d rawdata "$1"',

@@ -10,9 +10,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigurationError
+from .yamlsafe import load_yaml
 
 
 @dataclass(frozen=True)
@@ -51,15 +50,12 @@ class SiteSettings:
         if path is None:
             return settings
         try:
-            data = yaml.safe_load(Path(path).read_text()) or {}
+            text = Path(path).read_text()
         except OSError as exc:
             raise ConfigurationError(
                 f"cannot read settings file {str(path)!r} ({exc.strerror})"
             ) from None
-        except yaml.YAMLError as exc:
-            raise ConfigurationError(
-                f"settings file {str(path)!r} is not valid YAML ({exc})"
-            ) from None
+        data = load_yaml(text, what=f"settings file {str(path)!r}") or {}
         if not isinstance(data, dict) or set(data) - names:
             unknown = sorted(set(data) - names) if isinstance(data, dict) else data
             raise ConfigurationError(
