@@ -45,6 +45,7 @@ def test_parameters_are_documented_for_papermill():
         "root_dir",
         "fetch_raw",
         "overwrite",
+        "allow_degraded",
         "interactive",
     }
     assert all(p["help"] for p in params.values())
