@@ -55,6 +55,7 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
         If the URL or schema name is malformed, or a SQLite file does not exist.
     """
     text = url if url is not None else os.environ.get(ENV_URL) or DEMO
+    _register_url_password(text)
     if text == DEMO:
         from .demo import demo_archive
 
@@ -75,6 +76,16 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
         f"database URL {parsed.render_as_string(hide_password=True)!r} is for {backend!r}; "
         "restorekit reads sqlite:/// files and oracle+oracledb:// archives"
     )
+
+
+def _register_url_password(text: str) -> None:
+    userinfo = _USERINFO.match(text.strip()) if "@" in text else None
+    if userinfo:
+        register_secret(userinfo[2])
+    try:
+        register_secret(make_url(text).password)
+    except Exception:  # malformed: the pattern above already took what it could
+        pass
 
 
 def _sqlite_engine(path: Path) -> Engine:
@@ -129,9 +140,38 @@ def describe(engine: Engine) -> str:
     return engine.url.render_as_string(hide_password=True)
 
 
+_SECRETS: set[str] = set()
+_URL_TOKEN = re.compile(r"[^\s'\"<>]+")
+_USERINFO = re.compile(r"^((?:[A-Za-z][\w+.-]*:/*)?[^:/@\s]*:)(.+)@([^@]*)$")
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a password so that :func:`mask_secrets` hides it wherever it turns up."""
+    if value and len(value) >= 3:
+        _SECRETS.add(value)
+
+
 def mask_url_text(text: str) -> str:
-    """Mask the password of a URL given as text, even one that does not parse."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", text)
+    """Mask the password of every URL-like token in ``text``, even one that does not parse:
+    one slash or none after the scheme, no scheme, an unencoded ``@`` in the password (the
+    password runs to the last ``@`` of the token)."""
+
+    def one(match: re.Match) -> str:
+        token = match.group(0)
+        userinfo = _USERINFO.match(token) if "@" in token else None
+        return f"{userinfo[1]}***@{userinfo[3]}" if userinfo else token
+
+    return _URL_TOKEN.sub(one, text)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with URL passwords and every known secret value (the URL's, the environment's)
+    replaced by ``***``: for anything shown or written."""
+    for name in (ENV_PASSWORD, ENV_WALLET_PASSWORD):
+        register_secret(os.environ.get(name))
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return mask_url_text(text)
 
 
 def check_archive(engine: Engine) -> None:
@@ -158,6 +198,8 @@ def check_archive(engine: Engine) -> None:
 @contextlib.contextmanager
 def translate_errors(engine: Engine) -> Iterator[None]:
     """Turn driver errors into one-line :class:`ArchiveError` messages without passwords."""
+    from pandas.errors import DatabaseError as PandasDatabaseError
+
     try:
         yield
     except sa.exc.DBAPIError as exc:
@@ -165,14 +207,27 @@ def translate_errors(engine: Engine) -> Iterator[None]:
             f"the archive at {describe(engine)} failed: {_driver_message(exc)}; "
             "check the URL, the network and the credentials (RESTOREKIT_DB_PASSWORD)"
         ) from None
+    except PandasDatabaseError as exc:
+        cause = " ".join(str(exc.__cause__ or exc).split())
+        missing = "no such table" in cause or "no such column" in cause
+        raise ArchiveError(
+            f"the database at {describe(engine)} "
+            + (
+                f"is not an ALMA archive as alma_schema.sql defines it ({mask_secrets(cause)})"
+                if missing
+                else f"failed: {mask_secrets(cause)[:300]}"
+            )
+        ) from None
+    except OSError as exc:  # a name that does not resolve, a refused connection, ...
+        raise ArchiveError(
+            f"the archive at {describe(engine)} cannot be reached ({exc.strerror or exc}); "
+            "check the host name and the network"
+        ) from None
 
 
 def _driver_message(exc: sa.exc.DBAPIError) -> str:
     message = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    password = os.environ.get(ENV_PASSWORD)
-    if password:
-        message = message.replace(password, "***")
-    return message[:300]
+    return mask_secrets(message)[:300]
 
 
 @dataclass

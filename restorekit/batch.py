@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .archive import ENV_PASSWORD
+from .archive import ENV_PASSWORD, mask_secrets
 from .errors import ConfigurationError, InputError
 from .fsutil import atomic_write
 from .notebook import RESULT_MIME
@@ -278,12 +278,13 @@ def execute(
             except PapermillExecutionError as exc:
                 outcome.status = "failed"
                 outcome.failed_cell = exc.exec_count
-                outcome.error = " ".join(f"{exc.ename}: {exc.evalue}".split())[:500]
+                outcome.error = mask_secrets(" ".join(f"{exc.ename}: {exc.evalue}".split()))[:500]
                 break
             except Exception as exc:  # the kernel did not start or died: worth one retry
                 if attempt == retries:
                     outcome.status = "failed"
-                    outcome.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:500]
+                    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+                    outcome.error = mask_secrets(text)[:500]
         if Path(tmp).stat().st_size:
             os.chmod(tmp, 0o644)  # as the HTML record (mkstemp makes 0600)
             os.replace(tmp, output)

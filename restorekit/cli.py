@@ -569,12 +569,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .archive import mask_secrets
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in words  # accepted anywhere on the line, not only before the command
+    args = parser.parse_args([w for w in words if w != "--debug"])
+    args.debug = debug
     try:
         return args.handler(args)
     except RestorekitError as exc:
-        print(f"restorekit: error: {exc}", file=sys.stderr)
+        print(f"restorekit: error: {_printable(mask_secrets(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("restorekit: interrupted", file=sys.stderr)
@@ -584,13 +589,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so in one line unless asked for more
         if args.debug:
             raise
-        message = " ".join(str(exc).split())[:300]
+        message = _printable(mask_secrets(" ".join(str(exc).split())))[:300]
         print(
             f"restorekit: internal error: {type(exc).__name__}: {message} "
             "(rerun with --debug for the traceback, and report it)",
             file=sys.stderr,
         )
         return 1
+
+
+def _printable(text: str) -> str:
+    """Control characters from archive strings shown escaped, never sent raw to a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__, archive, queries
+from .archive import mask_secrets
 from .errors import NotRestorableError, PreflightError, RestorekitError
 from .findings import SEVERITY_ORDER
 from .uids import read_uid_file
@@ -75,7 +76,7 @@ def show_code(text: str, *, language: str = "") -> None:
 def _one_line_errors(shell, etype, evalue, tb, tb_offset=None):
     # Sent as the cell's error (name and value intact, so papermill and the batch summary
     # see them), with the message as its whole traceback.
-    message = f"\x1b[0;31mrestorekit: error: {evalue}\x1b[0m"
+    message = f"\x1b[0;31mrestorekit: error: {mask_secrets(str(evalue))}\x1b[0m"
     shell._showtraceback(etype, evalue, [message])
     return [message]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from . import __version__
-from .archive import describe
+from .archive import describe, mask_secrets
 from .check import CheckReport, check_area
 from .errors import NotRestorableError, PreflightError, RestoreAreaError
 from .fetch import FetchReport, Product, fetch_products
@@ -145,7 +145,7 @@ def _record(the_plan, settings: SiteSettings, status: str, created: datetime, **
         "settings": asdict(settings),
         **more,
     }
-    return json.dumps(record, indent=2) + "\n"
+    return mask_secrets(json.dumps(record, indent=2)) + "\n"
 
 
 def link_manifest_names(plan, layout: RestoreLayout) -> None:

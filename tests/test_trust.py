@@ -379,3 +379,67 @@ def test_executed_records_have_the_html_records_permissions(tmp_path):
     mode = stat.S_IMODE(os.stat(outcome.notebook).st_mode)
     assert mode == stat.S_IMODE(os.stat(outcome.html).st_mode) == 0o644
     assert outcome.mous == "uid://A001/X1296/X7c1"
+
+
+# --- no password anywhere, and a user's mistake is never an internal error --------------------
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    from restorekit.cli import main
+
+    monkeypatch.setattr("restorekit.fetch.time.sleep", lambda s: None)
+
+    def run(*args):
+        code = main(list(args))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("oracle+oracledb:/scott:Tiger1secret@dbhost", "Tiger1secret"),
+        ("oracle+oracledb://scott:p@ssW0rdX@dbhost:1521/?service_name=S", "ssW0rdX"),
+        ("scott:NoScheme99@dbhost:1521/svc", "NoScheme99"),
+        ("oracle+oracledb://scott:BadPort77@dbhost:15x1/svc", "BadPort77"),
+    ],
+)
+def test_no_password_in_any_error_whatever_the_url_shape(cli, url, secret):
+    code, out, err = cli("plan", SEED_MOUS, "--db", url)
+    assert code in (1, 2) and err.count("\n") == 1 and "internal error" not in err
+    assert secret not in out + err and secret[2:] not in out + err
+
+
+def test_no_password_of_the_environment_or_an_ngas_url(cli, demo, monkeypatch):
+    monkeypatch.setenv("RESTOREKIT_DB_PASSWORD", "EnvSecret42")
+    code, _, err = cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", "http://u:NgasPw31@127.0.0.1:9")
+    assert code == 1 and "NgasPw31" not in err and "EnvSecret42" not in err
+    from restorekit.archive import mask_secrets
+
+    assert mask_secrets("driver said EnvSecret42 was wrong") == "driver said *** was wrong"
+
+
+def test_user_mistakes_are_one_line_errors(cli, demo, tmp_path):
+    not_archive = tmp_path / "other.db"
+    import sqlite3
+
+    sqlite3.connect(not_archive).execute("CREATE TABLE t (x)").connection.close()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        ("plan", SEED_MOUS, "--db", f"sqlite:///{not_archive}"),
+        ("prepare", SEED_MOUS, "--root", str(a_file), "--db", demo.url, "--ngas", str(demo.ngas)),
+        ("plan", SEED_MOUS, "--db", demo.url, "--ngas", "http://host:99x9"),
+        ("plan", SEED_MOUS, "--db", demo.url, "--ngas", "ftp://host/x"),
+        ("plan", "uid://A001/X1/X2\x1b[31m", "--db", demo.url),
+    ]
+    for args in cases:
+        code, _, err = cli(*args)
+        assert code in (1, 2), (args, err)
+        assert err.count("\n") == 1 and "internal error" not in err, (args, err)
+        assert "\x1b" not in err, err
+    code, out, _ = cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", str(demo.ngas), "--debug")
+    assert code == 0 and "restorable" in out
