@@ -112,7 +112,7 @@ def reconciliation_styler(frame: pd.DataFrame, findings: pd.DataFrame):
         frame.style.apply(colour, axis=1)
         .hide(axis="index")
         .set_table_attributes('class="rk-table"')
-        .format(na_rep="–")
+        .format(na_rep="–", escape="html")
     )
 
 

@@ -335,3 +335,59 @@ def test_reconciliation_rows_take_the_colour_of_their_worst_finding():
     # a: restored; b: error beats warning and info; c: restored with info only; d: nothing
     assert colours["restore"] > 0 and colours["error"] > 0
     assert colours["warning"] == 0 and colours["info"] == 0
+
+
+def test_archive_text_in_the_record_is_escaped_in_the_browser(tmp_path):
+    """Hostile archive values (a title, a QA0 verdict, an SB name) stay text in the record's
+    DOM, the coloured reconciliation table included."""
+    from dataclasses import replace
+
+    from restorekit.demo import DEMO_MOUS, build_archive
+    from restorekit.demo.model import SchedBlockSpec
+
+    spec = DEMO_MOUS["uid://A001/X1465/X6f19"]
+    hostile = replace(
+        spec,
+        title="<script>window.rkPwned=1</script>",
+        schedblocks=[
+            replace(sb, name='x"><img src=x onerror="window.rkPwned=2">')
+            for sb in spec.schedblocks
+            if isinstance(sb, SchedBlockSpec)
+        ],
+        sessions=[replace(s, ebs=[replace(eb) for eb in s.ebs]) for s in spec.sessions],
+    )
+    hostile.sessions[0].ebs[0].qa0 = "<img src=y onerror=window.rkPwned=3>"  # type: ignore[assignment]
+    archive = build_archive(tmp_path / "hostile", [hostile])
+    params = tmp_path / "hostile.yaml"
+    params.write_text(
+        f"mous_uid: {spec.mous}\ndb_url: {archive.url}\nngas: {archive.ngas}\n"
+        f"root_dir: {tmp_path / 'area'}\n"
+    )
+    summary = run_batch(RESTORE, [str(params)], jobs=1, records=tmp_path / "records")
+    row = summary.iloc[0]
+    assert row.status == "ok", row.error
+    browser = _chromium()
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", Path(row.html).as_uri()],
+        capture_output=True, text=True, timeout=120,
+    ).stdout
+    assert "rkPwned" in dom  # the values are in the record...
+    from html.parser import HTMLParser
+
+    class Elements(HTMLParser):
+        found: list[tuple[str, dict]] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.found.append((tag, dict(attrs)))
+
+    parser = Elements()
+    parser.feed(dom)
+    # ...but as text only: no element and no attribute came from them.
+    assert not [t for t, a in parser.found if t == "img"]
+    assert not [a for _, a in parser.found if "onerror" in a]
+    assert "window.rkPwned=1</script>" not in dom  # escaped: &lt;script&gt;...
