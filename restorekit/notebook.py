@@ -22,7 +22,7 @@ import pandas as pd
 from . import __version__, archive, queries
 from .archive import mask_secrets
 from .errors import NotRestorableError, PreflightError, RestorekitError
-from .findings import SEVERITY_ORDER
+from .findings import CODES, SEVERITY_ORDER
 from .uids import read_uid_file
 
 RESULT_MIME = "application/vnd.restorekit.result+json"
@@ -499,6 +499,19 @@ def survey_report(
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )
+    if not deep:
+        needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
+        note(
+            "Archive tables only: the columns route, and restore_ebs and restore_sessions "
+            "where the product names alone cannot tell each EB's session, are left empty, and "
+            f"these findings are not looked for: {', '.join(needs_documents)}. Run with "
+            "deep=True to read the manifests and scripts."
+        )
+    if result.degraded:
+        note(
+            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
+            f"script could not be read (e.g. {result.degraded[0]})."
+        )
     show(result.summary, caption="how common is each finding")
     _chart(result.summary)
     per_code = [

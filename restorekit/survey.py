@@ -248,14 +248,18 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
     """One survey row: counts and a flag per finding code."""
     found = plan.codes
     severities = [f.severity for f in plan.findings if f.code in set(codes)]
+    # Without the documents, restore counts are reported only where the products alone tell
+    # every calibrated EB's session; otherwise they are left empty, never guessed.
+    calibrated = [r for r in plan.ebs if r.manifest_session or r.calapply]
+    counts_known = ev.documents_read or all(r.manifest_session for r in calibrated)
     row = {
         "mous": plan.mous,
         "project_code": plan.project.get("code"),
         "ebs": len(plan.ebs),
         "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
         "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session or r.calapply),
-        "restore_ebs": sum(len(v) for v in plan.sessions.values()),
-        "restore_sessions": len(plan.sessions),
+        "restore_ebs": sum(len(v) for v in plan.sessions.values()) if counts_known else None,
+        "restore_sessions": len(plan.sessions) if counts_known else None,
         "restorable": plan.restorable,
         "route": plan.route if ev.documents_read else None,
         "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,

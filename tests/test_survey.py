@@ -181,3 +181,21 @@ def test_counts_per_mous(engine):
     )
     null_xml = rows.loc["uid://A001/X1465/X2a10"]  # sessions unknown without OUSStatus
     assert null_xml.calibrated_ebs == 2 and pd.isna(null_xml.ousstatus_sessions)
+
+
+def test_the_fast_survey_never_reports_a_count_it_cannot_know(engine, demo):
+    """Per-MOUS restore counts agree with plan, or are empty where only documents can tell."""
+    fast = survey(engine).table.set_index("mous")
+    store = LocalNgas(demo.ngas)
+    empty = set()
+    for spec in DEMO_SPECS:
+        plan = inspect_mous(spec.mous, engine=engine, store=store).plan
+        row = fast.loc[spec.mous]
+        if pd.isna(row.restore_ebs):
+            empty.add(spec.mous)
+            assert pd.isna(row.restore_sessions)
+            continue
+        assert row.restore_ebs == sum(len(v) for v in plan.sessions.values()), spec.mous
+        assert row.restore_sessions == len(plan.sessions), spec.mous
+    # The NULL OUSStatus and the shifted manifest: only the manifest can tell their sessions.
+    assert empty == {"uid://A001/X1465/X2a10", "uid://A001/X1465/X5e0c"}
