@@ -155,6 +155,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         settings=_settings(args),
         allow_degraded=args.allow_degraded,
+        deadline=args.deadline,
         progress=True if args.progress else (False if args.json else None),
     )
     if args.json:
@@ -436,6 +437,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace the PPR and scripts of an existing area"
     )
     p.add_argument("--jobs", type=int, default=4, metavar="N", help="transfers at once (4)")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="give up fetching products after this long (what arrived is kept; rerun resumes)",
+    )
     _settings_options(p)
     _degraded_option(p)
     p.add_argument(

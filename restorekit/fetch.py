@@ -19,7 +19,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .errors import NgasError, RestorekitError
-from .ngas import NgasStore, TransientNgasError, check_file_id
+from .ngas import NgasStore, TransientNgasError, _seconds, check_file_id
 
 PART = ".part"
 
@@ -162,7 +162,7 @@ def read_document(
     *,
     size: int | None = None,
     cap: int = DOCUMENT_CAP,
-    deadline: float = DOCUMENT_DEADLINE,
+    deadline: float | None = None,
     retries: int = 4,
     backoff: float = 0.5,
     sleep: Callable[[float], None] | None = None,
@@ -170,7 +170,8 @@ def read_document(
     """A manifest or script, fetched with the same retries and back-off as products.
 
     Refused when larger than its archive ``size`` (when known) or than ``cap``, and when the
-    whole read takes longer than ``deadline`` seconds.
+    whole read takes longer than ``deadline`` seconds (default ``$RESTOREKIT_DOCUMENT_DEADLINE``,
+    else 180).
 
     Raises
     ------
@@ -178,6 +179,8 @@ def read_document(
         Naming the document and the cause.
     """
     limit = min(cap, size) if size is not None else cap
+    if deadline is None:
+        deadline = _seconds("RESTOREKIT_DOCUMENT_DEADLINE", DOCUMENT_DEADLINE)
     ends = time.monotonic() + deadline
     for attempt in range(retries + 1):
         try:

@@ -21,6 +21,21 @@ from .errors import ConfigurationError, InputError, NgasError
 
 ENV_NGAS = "RESTOREKIT_NGAS"
 ENV_REDIRECTS = "RESTOREKIT_NGAS_REDIRECT_HOSTS"
+ENV_TIMEOUT = "RESTOREKIT_NGAS_TIMEOUT"
+"""Seconds an NGAS request may wait for data (default 60)."""
+
+
+def _seconds(variable: str, default: float) -> float:
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigurationError(f"{variable}={text!r} is not a number of seconds above 0")
+    return value
 CHUNK = 1 << 20
 
 
@@ -224,7 +239,7 @@ def open_store(setting: str | None = None) -> NgasStore:
 
         return LocalNgas(demo_archive().ngas)
     if value.startswith(("http://", "https://")):
-        return HttpNgas(value)
+        return HttpNgas(value, timeout=_seconds(ENV_TIMEOUT, 60.0))
     if "://" in value:
         raise ConfigurationError(
             f"NGAS location {mask_url_text(value)!r} is neither a directory nor an http(s) URL"

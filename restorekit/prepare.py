@@ -226,6 +226,7 @@ def prepare_restore(
     progress: bool | None = None,
     inspection: Inspection | None = None,
     allow_degraded: bool = False,
+    deadline: float | None = None,
 ) -> PreparedRestore:
     """Plan the restore of ``mous`` and write its area under ``root``.
 
@@ -281,7 +282,9 @@ def prepare_restore(
         for name, cls in sorted(ev.products.items())
         if cls in FETCHED_CLASSES
     ]
-    report = fetch_products(store, products, layout.products, jobs=jobs, progress=progress)
+    report = fetch_products(
+        store, products, layout.products, jobs=jobs, progress=progress, deadline=deadline
+    )
     link_manifest_names(plan, layout)
 
     _write(layout.ppr, ppr, keep=resumed)
