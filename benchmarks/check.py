@@ -26,20 +26,11 @@ import time
 from pathlib import Path
 
 from restorekit.check import check_area
+from restorekit.demo.documents import tgz
 
 EBS, SESSIONS = 50, 10
 FLAGS_BYTES, CALTABLES_BYTES = 300 * 10**6, 500 * 10**6
 OUS = "uid___A001_X1a2b_X3c4"
-
-
-def _tgz(members: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
 
 
 def _sparse(path: Path, data: bytes, size: int) -> None:
@@ -64,7 +55,7 @@ def build(root: Path) -> Path:
         tables = [f"{ms}.hifa_{kind}.s{k}.tbl" for k, kind in enumerate(
             ["tsyscal", "wvrgcal", "bandpass", "timegaincal", "gfluxscale", "antpos"] * 2
         )]
-        flags = _tgz(
+        flags = tgz(
             {
                 f"{ms}.flagversions/FLAG_VERSION_LIST": b"Original : x\nPipeline_Final : y\n",
                 **{f"{ms}.flagversions/flags.Pipeline_Final/table.f{i}": b"x" for i in range(8)},
@@ -89,7 +80,7 @@ def build(root: Path) -> Path:
                 for part in ("table.dat", "table.f0", "table.f1", "table.info", "table.lock"):
                     members[f"{table}/{part}"] = b"t"
         name = f"{OUS}.{session}.caltables.tgz"
-        _sparse(products / name, _tgz(members), CALTABLES_BYTES)
+        _sparse(products / name, tgz(members), CALTABLES_BYTES)
         sizes[name] = CALTABLES_BYTES
         manifest.append(f'<session name="{session}"><caltables name="{name}"/>')
         for ms in mses:

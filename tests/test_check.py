@@ -1,13 +1,12 @@
 """The preflight: each failure the pipeline's restore meets, caught before CASA starts."""
 
-import io
 import json
-import tarfile
 
 import pytest
 
 from restorekit.check import check_area
 from restorekit.demo import DEMO_SPECS, SEED_MOUS
+from restorekit.demo.documents import tgz
 from restorekit.errors import InputError
 from restorekit.ngas import LocalNgas
 from restorekit.prepare import prepare_restore
@@ -23,16 +22,6 @@ def area(engine, demo, tmp_path):
     (prepared.layout.rawdata / "uid___A002_Xcf92df_X3453").mkdir()
     assert check_area(prepared.layout.mous_dir).ok
     return prepared.layout
-
-
-def _tgz(members: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
 
 
 def _only(report, path_part: str, words: str):
@@ -56,7 +45,7 @@ def test_a_session_the_manifest_lacks(area):
 def test_flagversions_without_pipeline_final(area):
     name = f"{SEED_MS}.flagversions.tgz"
     (area.products / name).write_bytes(
-        _tgz({f"{SEED_MS}.flagversions/FLAG_VERSION_LIST": b"Original : original flags\n"})
+        tgz({f"{SEED_MS}.flagversions/FLAG_VERSION_LIST": b"Original : original flags\n"})
     )
     _only(check_area(area.mous_dir), name, "has no")
 
@@ -64,7 +53,7 @@ def test_flagversions_without_pipeline_final(area):
 def test_flag_version_list_that_does_not_name_it(area):
     name = f"{SEED_MS}.flagversions.tgz"
     (area.products / name).write_bytes(
-        _tgz(
+        tgz(
             {
                 f"{SEED_MS}.flagversions/FLAG_VERSION_LIST": b"Original : original flags\n",
                 f"{SEED_MS}.flagversions/flags.Pipeline_Final/table.dat": b"x",

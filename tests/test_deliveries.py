@@ -15,7 +15,7 @@ import pytest
 from restorekit import releases
 from restorekit.archive import connect
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS
-from restorekit.demo.documents import pipescript
+from restorekit.demo.documents import pipescript, tgz
 from restorekit.inspection import inspect_mous
 from restorekit.manifest import parse_manifest
 from restorekit.ngas import LocalNgas
@@ -344,19 +344,6 @@ CALAPPLY = (
 )
 
 
-def _tgz(members: dict[str, bytes]) -> bytes:
-    import io
-    import tarfile
-
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return raw.getvalue()
-
-
 @pytest.fixture
 def hand_archive(tmp_path):
     """The seed's curveball as the seed lists it, written by hand into a fresh schema."""
@@ -370,11 +357,11 @@ def hand_archive(tmp_path):
         f"{m}.hifa_calimage.casa_pipescript.py": ("script", SEED_RESTORE),
         f"{m}.hifa_calimage.auxproducts.tgz": ("calibration", "aux"),
         f"{m}.session_2.auxcaltables.tgz": ("calibration", "aux"),
-        f"{m}.session_2.caltables.tgz": ("calibration", _tgz({f"{TABLE}/table.dat": b"t"})),
+        f"{m}.session_2.caltables.tgz": ("calibration", tgz({f"{TABLE}/table.dat": b"t"})),
         "uid___A002_Xcf92df_X3453.ms.calapply.txt": ("calibration", CALAPPLY),
         "uid___A002_Xcf92df_X3453.ms.flagversions.tgz": (
             "calibration",
-            _tgz(
+            tgz(
                 {
                     f"{MS}.flagversions/FLAG_VERSION_LIST": b"Pipeline_Final : final\n",
                     f"{MS}.flagversions/flags.Pipeline_Final/table.dat": b"f",

@@ -359,7 +359,8 @@ def _calapply(eb: EbSpec, spec: MousSpec) -> Callable[[], bytes]:
     return render
 
 
-def _tgz(members: dict[str, bytes]) -> bytes:
+def tgz(members: dict[str, bytes]) -> bytes:
+    """A deterministic .tgz of ``members`` (name -> bytes), as the pipeline's export packs."""
     raw = io.BytesIO()
     with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
         with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -383,7 +384,7 @@ def _caltables_tgz(ebs: list[EbSpec], session: str) -> Callable[[], bytes]:
                 members[f"{eb.file}.ms.{table}/table.info"] = (
                     f"Type = Calibration\nSubType = {table.split('.')[0]}\nSession = {session}\n"
                 ).encode()
-        return _tgz(members)
+        return tgz(members)
 
     return render
 
@@ -391,7 +392,7 @@ def _caltables_tgz(ebs: list[EbSpec], session: str) -> Callable[[], bytes]:
 def _flagversions(eb: EbSpec) -> Callable[[], bytes]:
     def render() -> bytes:
         root = f"{eb.file}.ms.flagversions"
-        return _tgz(
+        return tgz(
             {
                 f"{root}/FLAG_VERSION_LIST": b"Original : Original flags\n"
                 b"Pipeline_Final : Pipeline final flags\n",
@@ -403,7 +404,7 @@ def _flagversions(eb: EbSpec) -> Callable[[], bytes]:
 
 
 def _aux_tgz(spec: MousSpec) -> Callable[[], bytes]:
-    return lambda: _tgz(
+    return lambda: tgz(
         {
             f"{spec.file}.cont.dat": b"Field: J1733-1304\nSpectralWindow: 17\n",
             "flux.csv": b"ms,field,spw,I\n",
