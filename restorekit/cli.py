@@ -36,7 +36,7 @@ def format_table(frame: pd.DataFrame) -> str:
     """A DataFrame as plain text for a terminal."""
     if frame.empty:
         return "(no rows)"
-    return frame.to_string(index=False, na_rep="-")
+    return _printable(frame.to_string(index=False, na_rep="-"))
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -607,7 +607,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _printable(text: str) -> str:
     """Control characters from archive strings shown escaped, never sent raw to a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -443,3 +443,12 @@ def test_user_mistakes_are_one_line_errors(cli, demo, tmp_path):
         assert "\x1b" not in err, err
     code, out, _ = cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", str(demo.ngas), "--debug")
     assert code == 0 and "restorable" in out
+
+
+def test_control_characters_in_tables_are_shown_escaped():
+    import pandas as pd
+
+    from restorekit.cli import format_table
+
+    text = format_table(pd.DataFrame({"title": ["evil\x1b[2J\x07"], "n": [1]}))
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b[2J\\x07" in text
