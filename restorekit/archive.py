@@ -9,6 +9,7 @@ driver's connect arguments, so every repr, log line and error shows the URL with
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import sqlite3
@@ -23,6 +24,9 @@ from sqlalchemy.engine import URL, Engine, make_url
 
 from . import schema
 from .errors import ArchiveError, ConfigurationError
+
+log = logging.getLogger("restorekit")
+_DEMO_DATABASES: set[str] = set()
 
 ENV_URL = "RESTOREKIT_DB"
 ENV_PASSWORD = "RESTOREKIT_DB_PASSWORD"
@@ -59,6 +63,11 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
     if text == DEMO:
         from .demo import demo_archive
 
+        if url is None:
+            log.warning(
+                "using the embedded demo archive: no --db (db_url) and no %s is set", ENV_URL
+            )
+        _DEMO_DATABASES.add(str(demo_archive().database.resolve()))
         return _sqlite_engine(demo_archive().database)
     try:
         parsed = make_url(text)
@@ -137,7 +146,9 @@ def _oracle_engine(parsed: URL, schema: str | None) -> Engine:
 
 def describe(engine: Engine) -> str:
     """The engine's URL, safe to show: any password is replaced by ``***``."""
-    return engine.url.render_as_string(hide_password=True)
+    shown = engine.url.render_as_string(hide_password=True)
+    demo = str(engine.url.database) in _DEMO_DATABASES
+    return f"the embedded demo archive ({shown})" if demo else shown
 
 
 _SECRETS: set[str] = set()

@@ -132,6 +132,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         ngas=args.ngas,
         pipeline_release=settings.pipeline_release,
         allow_degraded=args.allow_degraded,
+        schema=args.schema,
     )
     if args.json:
         print(plan.to_json())
@@ -156,6 +157,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         settings=_settings(args),
         allow_degraded=args.allow_degraded,
         deadline=args.deadline,
+        schema=args.schema,
         progress=True if args.progress else (False if args.json else None),
     )
     if args.json:
@@ -306,13 +308,16 @@ def find_notebook(name: str) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
     from .batch import run_batch
+
+    if args.schema:
+        os.environ["RESTOREKIT_DB_SCHEMA"] = args.schema  # the kernels inherit it
 
     summary = run_batch(
         args.notebook, args.parameters, jobs=args.jobs, records=args.records, progress=None
     )
-    import os
-
     shown = summary.drop(columns=["notebook", "html", "parameters"]).copy()
     shown["ppr"] = [os.path.basename(p) if isinstance(p, str) else p for p in shown.ppr]
     shown["error"] = [
@@ -556,6 +561,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="runs at once (2)")
     p.add_argument("--records", default="records", metavar="DIR", help="records directory")
+    p.add_argument(
+        "--schema", metavar="NAME", help="Oracle owner of the tables for every run (ALMA)"
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
@@ -576,9 +584,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import logging
+
     from .archive import mask_secrets
 
     parser = build_parser()
+    logger = logging.getLogger("restorekit")
+    if not logger.handlers:  # notes from the library, one line each on stderr
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("restorekit: note: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
     words = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in words  # accepted anywhere on the line, not only before the command
     args = parser.parse_args([w for w in words if w != "--debug"])

@@ -31,6 +31,7 @@ def inspect_mous(
     store: NgasStore | None = None,
     pipeline_release: str | None = None,
     allow_degraded: bool = False,
+    schema: str | None = None,
 ) -> Inspection:
     """Gather the archive rows and delivered documents of ``mous`` and reconcile them.
 
@@ -43,6 +44,8 @@ def inspect_mous(
         :func:`restorekit.ngas.open_store`); ignored when ``engine``/``store`` are given.
     pipeline_release
         The release the restore will run with; default: the delivery's own.
+    schema
+        Oracle owner of the tables (see :func:`restorekit.archive.connect`).
     allow_degraded
         Plan even when a delivered document could not be read (the plan says so in
         ``plan.degraded``, and chooses no route when the scripts are missing).
@@ -52,7 +55,7 @@ def inspect_mous(
     DegradedEvidenceError
         When a document could not be read and ``allow_degraded`` is not set.
     """
-    engine = engine if engine is not None else connect(db)
+    engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)
     evidence = gather(engine, mous, store)
     plan = reconcile(evidence, pipeline_release=pipeline_release)

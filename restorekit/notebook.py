@@ -128,6 +128,7 @@ class RestoreNotebook:
         root: str | None = None,
         interactive: bool = False,
         allow_degraded: bool = False,
+        schema: str | None = None,
     ) -> None:
         from .inspection import inspect_mous
         from .ngas import open_store
@@ -136,7 +137,7 @@ class RestoreNotebook:
 
         install_error_display()
         self.mous = parse_uid(mous, what="mous_uid").archive
-        self.engine = archive.connect(db)
+        self.engine = archive.connect(db, schema=schema)
         archive.check_archive(self.engine)
         self.store = open_store(ngas)
         self.root = Path(root or "restore-area")
@@ -539,18 +540,19 @@ def survey_report(
 
 
 def _chart(summary: pd.DataFrame) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # An explicit Agg canvas: the user's kernel keeps its own matplotlib backend.
     from IPython.display import Image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     found = summary[summary.mouses > 0].sort_values("share_percent")
     if found.empty:
         note("No finding occurs.")
         return
     colours = {"error": "#c0392b", "warning": "#e0a800", "info": "#2f6fb2"}
-    fig, ax = plt.subplots(figsize=(8, 0.35 * len(found) + 1))
+    fig = Figure(figsize=(8, 0.35 * len(found) + 1))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     ax.barh(found.code, found.share_percent, color=[colours[s] for s in found.severity])
     ax.set_xlabel("share of MOUSes (%)")
     ax.set_title("How common is each finding")
@@ -559,5 +561,4 @@ def _chart(summary: pd.DataFrame) -> None:
 
     buffer = BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
     _display(Image(data=buffer.getvalue(), format="png"))

@@ -227,6 +227,7 @@ def prepare_restore(
     inspection: Inspection | None = None,
     allow_degraded: bool = False,
     deadline: float | None = None,
+    schema: str | None = None,
 ) -> PreparedRestore:
     """Plan the restore of ``mous`` and write its area under ``root``.
 
@@ -242,7 +243,7 @@ def prepare_restore(
     from .archive import connect
     from .ngas import open_store
 
-    engine = engine if engine is not None else connect(db)
+    engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)
     settings = settings or SiteSettings.load()
     inspection = inspection or inspect_mous(

@@ -58,9 +58,14 @@ def test_sql_command_shows_oracle_sql(capsys):
 def test_bad_input_is_one_line_without_traceback(args, code, needle):
     result = run_cli(*args)
     assert result.returncode == code, result.stderr
-    lines = result.stderr.strip().splitlines()
+    notes = [ln for ln in result.stderr.splitlines() if ln.startswith("restorekit: note: ")]
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln not in notes]
     assert len(lines) == 1, result.stderr
     assert needle in lines[0]
+    # Without --db the embedded demo archive is used, and said so; never otherwise.
+    uses_demo = args[0] != "sql" and "--db" not in args
+    assert [n for n in notes if "embedded demo archive" in n] == (notes if uses_demo else [])
+    assert bool(notes) == uses_demo
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
 
 

@@ -1,0 +1,94 @@
+"""Configuration reaches where it is meant to: --schema to the database, the demo notice to
+the user, nothing global changed in the user's kernel."""
+
+from __future__ import annotations
+
+import pytest
+
+from restorekit.demo import SEED_MOUS
+
+from .helpers import run_cli
+
+
+class Reached(BaseException):  # passes the CLI's catch-all, as a stop
+    pass
+
+
+@pytest.fixture
+def connect_calls(monkeypatch):
+    """Patch every place that opens the archive; record how it was called, then stop."""
+    import restorekit.archive as archive
+    import restorekit.inspection as inspection
+
+    calls = []
+
+    def fake(url=None, *, schema=None):
+        calls.append({"url": url, "schema": schema})
+        raise Reached
+
+    monkeypatch.setattr(archive, "connect", fake)
+    monkeypatch.setattr(inspection, "connect", fake)
+    return calls
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["plan", SEED_MOUS],
+        ["prepare", SEED_MOUS, "--root", "r"],
+        ["query", SEED_MOUS],
+        ["survey"],
+        ["list"],
+    ],
+)
+def test_schema_reaches_the_database_for_every_command(args, connect_calls, tmp_path):
+    from restorekit.cli import main
+
+    with pytest.raises(Reached):
+        main([*args, "--db", "oracle+oracledb://u@h:1521?service_name=S", "--schema", "ALMA2"])
+    assert connect_calls and connect_calls[0]["schema"] == "ALMA2"
+
+
+def test_run_passes_the_schema_to_its_kernels(monkeypatch, tmp_path):
+    import os
+
+    import restorekit.batch as batch
+    from restorekit.cli import main
+
+    seen = {}
+
+    def fake_batch(*args, **kwargs):
+        seen["schema"] = os.environ.get("RESTOREKIT_DB_SCHEMA")
+        raise Reached
+
+    monkeypatch.setattr(batch, "run_batch", fake_batch)
+    monkeypatch.delenv("RESTOREKIT_DB_SCHEMA", raising=False)
+    with pytest.raises(Reached):
+        main(["run", "nb.ipynb", "-f", "p.yaml", "--schema", "ALMA3"])
+    assert seen["schema"] == "ALMA3"
+
+
+def test_the_demo_archive_is_never_used_silently(demo):
+    quiet = run_cli("plan", SEED_MOUS, "--db", demo.url)
+    assert "demo archive" not in quiet.stderr
+    implicit = run_cli("plan", SEED_MOUS)
+    assert implicit.returncode == 0
+    assert "restorekit: note: using the embedded demo archive" in implicit.stderr
+    from restorekit.archive import connect, describe
+
+    assert describe(connect()).startswith("the embedded demo archive")
+
+
+def test_the_survey_chart_leaves_the_kernel_backend_alone():
+    import matplotlib
+    import pandas as pd
+
+    from restorekit.notebook import _chart
+
+    before = matplotlib.get_backend()
+    _chart(
+        pd.DataFrame(
+            {"code": ["A"], "mouses": [1], "share_percent": [50.0], "severity": ["info"]}
+        )
+    )
+    assert matplotlib.get_backend() == before
