@@ -61,6 +61,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use
+    # ruff: noqa: F401
     from .archive import connect
     from .check import CheckReport, check_area
     from .errors import (

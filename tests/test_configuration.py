@@ -92,3 +92,18 @@ def test_the_survey_chart_leaves_the_kernel_backend_alone():
         )
     )
     assert matplotlib.get_backend() == before
+
+
+def test_the_public_api_is_importable_from_the_package(demo, tmp_path):
+    import restorekit
+
+    for name in restorekit.__all__:
+        assert getattr(restorekit, name) is not None, name
+    engine = restorekit.connect(demo.url)
+    plan = restorekit.inspect_mous(SEED_MOUS, engine=engine).plan
+    assert isinstance(plan, restorekit.RestorePlan) and plan.restorable
+    area = restorekit.prepare_restore(SEED_MOUS, tmp_path, engine=engine)
+    assert restorekit.check_area(area.layout.mous_dir, rawdata=False).ok
+    assert issubclass(restorekit.PreflightError, restorekit.RestorekitError)
+    with pytest.raises(AttributeError):
+        restorekit.no_such_thing  # noqa: B018
