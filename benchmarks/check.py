@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from restorekit.check import check_area
 from restorekit.demo.documents import tgz
+from restorekit.restore.check import check_area
 
 EBS, SESSIONS = 50, 10
 FLAGS_BYTES, CALTABLES_BYTES = 300 * 10**6, 500 * 10**6

@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from restorekit.fetch import Product, fetch_products
-from restorekit.ngas import HttpNgas
+from restorekit.sources.fetch import Product, fetch_products
+from restorekit.sources.ngas import HttpNgas
 
 
 def free_port() -> int:
@@ -31,7 +31,7 @@ def free_port() -> int:
 
 def serve(directory: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        [sys.executable, "-m", "restorekit.cli", "ngas-serve", str(directory), "--port", str(port)],
+        [sys.executable, "-m", "restorekit", "ngas-serve", str(directory), "--port", str(port)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -52,8 +52,8 @@ def curl_sequential(url: str, names: list[str], dest: Path) -> float:
 FETCH_CHILD = """
 import sys
 from pathlib import Path
-from restorekit.fetch import Product, fetch_products
-from restorekit.ngas import HttpNgas
+from restorekit.sources.fetch import Product, fetch_products
+from restorekit.sources.ngas import HttpNgas
 names = sys.argv[3:]
 sizes = [int(n.split(':')[1]) for n in names]
 products = [Product(n.split(':')[0], s) for n, s in zip(names, sizes)]

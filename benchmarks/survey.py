@@ -23,10 +23,10 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from lxml import etree
-from restorekit.archive import RoundTrips, connect
+from restorekit.sources.archive import RoundTrips, connect
 from restorekit.survey import survey
 import sqlalchemy as sa
-from restorekit import schema
+from restorekit.sources import schema
 
 import os, threading
 
@@ -97,14 +97,14 @@ elif mode == "floor":
     out = {"seconds": time.perf_counter() - started}
 elif mode == "loop":
     from restorekit.inspection import inspect_mous
-    from restorekit import queries
+    from restorekit.sources import queries
     mouses = list(queries.mous_list(engine).mous)
     with RoundTrips(engine) as trips:
         started = time.perf_counter()
         for mous in mouses:
             inspect_mous(mous, engine=engine, store=None) if False else None
-            from restorekit.evidence import gather
-            from restorekit.reconcile import reconcile
+            from restorekit.evidence.gather import gather
+            from restorekit.rules.reconcile import reconcile
             reconcile(gather(engine, mous))
         out = {"seconds": time.perf_counter() - started, "round_trips": trips.count,
                "mouses": len(mouses)}

@@ -22,18 +22,18 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "connect": "archive",
+    "connect": "sources.archive",
     "inspect_mous": "inspection",
     "plan_mous": "inspection",
     "Inspection": "inspection",
-    "prepare_restore": "prepare",
-    "PreparedRestore": "prepare",
-    "check_area": "check",
-    "CheckReport": "check",
+    "prepare_restore": "restore.prepare",
+    "PreparedRestore": "restore.prepare",
+    "check_area": "restore.check",
+    "CheckReport": "restore.check",
     "survey": "survey",
     "SurveyResult": "survey",
-    "RestorePlan": "plan",
-    "Finding": "findings",
+    "RestorePlan": "rules.plan",
+    "Finding": "rules.findings",
     "SiteSettings": "settings",
     "RestorekitError": "errors",
     "InputError": "errors",
@@ -62,9 +62,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use
     # ruff: noqa: F401
-    from .archive import connect
-    from .check import CheckReport, check_area
-    from .errors import (
+    from restorekit.errors import (
         ArchiveError,
         ConfigurationError,
         DegradedEvidenceError,
@@ -77,9 +75,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
         RestoreAreaError,
         RestorekitError,
     )
-    from .findings import Finding
-    from .inspection import Inspection, inspect_mous, plan_mous
-    from .plan import RestorePlan
-    from .prepare import PreparedRestore, prepare_restore
-    from .settings import SiteSettings
-    from .survey import SurveyResult, survey
+    from restorekit.inspection import Inspection, inspect_mous, plan_mous
+    from restorekit.restore.check import CheckReport, check_area
+    from restorekit.restore.prepare import PreparedRestore, prepare_restore
+    from restorekit.rules.findings import Finding
+    from restorekit.rules.plan import RestorePlan
+    from restorekit.settings import SiteSettings
+    from restorekit.sources.archive import connect
+    from restorekit.survey import SurveyResult, survey

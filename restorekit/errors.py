@@ -69,7 +69,7 @@ class PprCheckError(RestorekitError):
 
 
 class PreflightError(RestorekitError):
-    """A restore area would fail in the pipeline's restore (:func:`restorekit.check.check_area`).
+    """A restore area would fail in the pipeline's restore (see ``restorekit check``).
 
     ``report`` holds every problem found.
     """

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from .archive import connect
-from .errors import DegradedEvidenceError
-from .evidence import Evidence, gather
-from .ngas import NgasStore, open_store
-from .plan import RestorePlan
-from .reconcile import reconcile
+from restorekit.errors import DegradedEvidenceError
+from restorekit.evidence.gather import Evidence, gather
+from restorekit.rules.plan import RestorePlan
+from restorekit.rules.reconcile import reconcile
+from restorekit.sources.archive import connect
+from restorekit.sources.ngas import NgasStore, open_store
 
 
 @dataclass
@@ -40,12 +40,12 @@ def inspect_mous(
     mous
         The MOUS uid, ``uid://A001/X12a3/X80e`` or ``uid___A001_X12a3_X80e``.
     db, ngas
-        Archive URL and NGAS location (see :func:`restorekit.archive.connect` and
-        :func:`restorekit.ngas.open_store`); ignored when ``engine``/``store`` are given.
+        Archive URL and NGAS location (see :func:`restorekit.sources.archive.connect` and
+        :func:`restorekit.sources.ngas.open_store`); ignored when ``engine``/``store`` are given.
     pipeline_release
         The release the restore will run with; default: the delivery's own.
     schema
-        Oracle owner of the tables (see :func:`restorekit.archive.connect`).
+        Oracle owner of the tables (see :func:`restorekit.sources.archive.connect`).
     allow_degraded
         Plan even when a delivered document could not be read (the plan says so in
         ``plan.degraded``, and chooses no route when the scripts are missing).

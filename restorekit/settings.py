@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from .errors import ConfigurationError
-from .yamlsafe import load_yaml
+from restorekit.errors import ConfigurationError
+from restorekit.yamlsafe import load_yaml
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,10 @@
 Set-based: the archive is read with a fixed number of queries whatever the number of MOUSes
 (one ``SELECT`` per table for a whole-archive survey; IN-lists of at most 1000 uids, as Oracle
 allows, for a list of MOUSes), then each MOUS's evidence is assembled in memory and passed to
-:func:`restorekit.reconcile.reconcile`, the same function ``restorekit plan`` uses.
+:func:`restorekit.rules.reconcile.reconcile`, the same function ``restorekit plan`` uses.
 
 Without ``deep`` only the archive tables are read, so findings that need the delivered
-documents (``from_database=False`` in :data:`restorekit.findings.CODES`) are not reported;
+documents (``from_database=False`` in :data:`restorekit.rules.findings.CODES`) are not reported;
 ``deep=True`` fetches each manifest and script through the NGAS store, concurrently.
 """
 
@@ -25,15 +25,15 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from . import schema
-from .archive import RoundTrips, translate_errors
-from .bulk import ArchiveIndex, iter_evidence
-from .evidence import Evidence, read_documents
-from .findings import CODES, SEVERITY_ORDER
-from .ngas import NgasStore
-from .plan import RestorePlan
-from .reconcile import reconcile
-from .uids import parse_uid
+from restorekit.evidence.bulk import ArchiveIndex, iter_evidence
+from restorekit.evidence.gather import Evidence, read_documents
+from restorekit.rules.findings import CODES, SEVERITY_ORDER
+from restorekit.rules.plan import RestorePlan
+from restorekit.rules.reconcile import reconcile
+from restorekit.sources import schema
+from restorekit.sources.archive import RoundTrips, translate_errors
+from restorekit.sources.ngas import NgasStore
+from restorekit.uids import parse_uid
 
 IN_LIST_LIMIT = 1000
 WHOLE_TABLE_THRESHOLD = 5000
@@ -383,7 +383,7 @@ def survey(
         MOUS uids in either spelling; validated before any query.
     deep
         Also fetch and read each MOUS's manifest and scripts through ``store`` (default:
-        :func:`restorekit.ngas.open_store`), ``jobs`` at a time.
+        :func:`restorekit.sources.ngas.open_store`), ``jobs`` at a time.
     processes
         Worker processes for a whole-archive survey (default: up to 2, the cores of the
         machines this was measured on); each reads the tables and keeps its share of MOUSes.
@@ -394,7 +394,7 @@ def survey(
         else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
     )
     if deep and store is None:
-        from .ngas import open_store
+        from restorekit.sources.ngas import open_store
 
         store = open_store()
     started = time.perf_counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .errors import InputError, InvalidUidError
+from restorekit.errors import InputError, InvalidUidError
 
 _PART = r"[AX][0-9a-fA-F]+"
 _ARCHIVE = re.compile(rf"uid://({_PART})/({_PART})/({_PART})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from .errors import InputError
+from restorekit.errors import InputError
 
 
 class _NoAliases(yaml.SafeLoader):

@@ -25,6 +25,6 @@ def demo(_isolated_cache: None) -> DemoArchive:
 
 @pytest.fixture(scope="session")
 def engine(demo: DemoArchive):
-    from restorekit.archive import connect
+    from restorekit.sources.archive import connect
 
     return connect(demo.url)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from restorekit.bulk import evidence_from_rows
 from restorekit.demo.documents import deliverables
 from restorekit.demo.model import MousSpec
 from restorekit.demo.rows import rows_for
 from restorekit.errors import NgasError
-from restorekit.evidence import Evidence, read_documents
-from restorekit.plan import RestorePlan
-from restorekit.reconcile import reconcile
+from restorekit.evidence.bulk import evidence_from_rows
+from restorekit.evidence.gather import Evidence, read_documents
+from restorekit.rules.plan import RestorePlan
+from restorekit.rules.reconcile import reconcile
 
 
 class MemoryNgas:
@@ -45,5 +45,5 @@ def plan_for(spec: MousSpec, *, documents: bool = True) -> RestorePlan:
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     """``restorekit ARGS`` in a fresh interpreter, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "restorekit.cli", *args], capture_output=True, text=True
+        [sys.executable, "-m", "restorekit.frontends.cli", *args], capture_output=True, text=True
     )

@@ -3,8 +3,8 @@ import sqlite3
 import pytest
 import sqlalchemy as sa
 
-from restorekit import archive
 from restorekit.errors import ArchiveError, ConfigurationError
+from restorekit.sources import archive
 
 SECRET = "s3cr3t-Pa55"
 
@@ -73,7 +73,7 @@ def test_oracle_schema_prefix(monkeypatch):
 
 
 def test_schema_prefix_reaches_the_sql():
-    from restorekit.queries import QUERIES
+    from restorekit.sources.queries import QUERIES
 
     engine = archive.connect("oracle+oracledb://u@h:1521?service_name=S")
     stmt = QUERIES["execution_blocks"].statement
@@ -107,7 +107,7 @@ def test_mask_url_text():
 
 def test_archive_missing_a_table_is_named(tmp_path):
     path = tmp_path / "partial.db"
-    from restorekit.schema import schema_ddl
+    from restorekit.sources.schema import schema_ddl
 
     conn = sqlite3.connect(path)
     conn.executescript(schema_ddl().replace("PI_NAME       VARCHAR(256)", "PI VARCHAR(256)"))
@@ -117,7 +117,7 @@ def test_archive_missing_a_table_is_named(tmp_path):
 
 
 def test_round_trips_are_counted(engine):
-    from restorekit import queries
+    from restorekit.sources import queries
 
     with archive.RoundTrips(engine) as trips:
         queries.execution_blocks(engine, "uid://A001/X12a3/X80e")

@@ -4,12 +4,12 @@ import json
 
 import pytest
 
-from restorekit.check import check_area
 from restorekit.demo import DEMO_SPECS, SEED_MOUS
 from restorekit.demo.documents import tgz
 from restorekit.errors import InputError
-from restorekit.ngas import LocalNgas
-from restorekit.prepare import prepare_restore
+from restorekit.restore.check import check_area
+from restorekit.restore.prepare import prepare_restore
+from restorekit.sources.ngas import LocalNgas
 
 from .helpers import run_cli
 

@@ -1,6 +1,6 @@
 import pytest
 
-from restorekit.cli import main
+from restorekit.frontends.cli import main
 
 from .helpers import run_cli
 

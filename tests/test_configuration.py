@@ -17,8 +17,8 @@ class Reached(BaseException):  # passes the CLI's catch-all, as a stop
 @pytest.fixture
 def connect_calls(monkeypatch):
     """Patch every place that opens the archive; record how it was called, then stop."""
-    import restorekit.archive as archive
     import restorekit.inspection as inspection
+    import restorekit.sources.archive as archive
 
     calls = []
 
@@ -42,7 +42,7 @@ def connect_calls(monkeypatch):
     ],
 )
 def test_schema_reaches_the_database_for_every_command(args, connect_calls, tmp_path):
-    from restorekit.cli import main
+    from restorekit.frontends.cli import main
 
     with pytest.raises(Reached):
         main([*args, "--db", "oracle+oracledb://u@h:1521?service_name=S", "--schema", "ALMA2"])
@@ -52,8 +52,8 @@ def test_schema_reaches_the_database_for_every_command(args, connect_calls, tmp_
 def test_run_passes_the_schema_to_its_kernels(monkeypatch, tmp_path):
     import os
 
-    import restorekit.batch as batch
-    from restorekit.cli import main
+    import restorekit.frontends.batch as batch
+    from restorekit.frontends.cli import main
 
     seen = {}
 
@@ -74,7 +74,7 @@ def test_the_demo_archive_is_never_used_silently(demo):
     implicit = run_cli("plan", SEED_MOUS)
     assert implicit.returncode == 0
     assert "restorekit: note: using the embedded demo archive" in implicit.stderr
-    from restorekit.archive import connect, describe
+    from restorekit.sources.archive import connect, describe
 
     assert describe(connect()).startswith("the embedded demo archive")
 
@@ -83,7 +83,7 @@ def test_the_survey_chart_leaves_the_kernel_backend_alone():
     import matplotlib
     import pandas as pd
 
-    from restorekit.notebook import _chart
+    from restorekit.frontends.notebook import _chart
 
     before = matplotlib.get_backend()
     _chart(

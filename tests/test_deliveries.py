@@ -12,19 +12,19 @@ import subprocess
 
 import pytest
 
-from restorekit import releases
-from restorekit.archive import connect
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS
 from restorekit.demo.documents import pipescript, tgz
 from restorekit.inspection import inspect_mous
-from restorekit.manifest import parse_manifest
-from restorekit.ngas import LocalNgas
-from restorekit.ppr import read_ppr
-from restorekit.prepare import export_rawdata, prepare_restore
-from restorekit.reconcile import product_name
-from restorekit.schema import schema_ddl
-from restorekit.scriptgen import restore_script
-from restorekit.scripts import parse_script
+from restorekit.restore.ppr import read_ppr
+from restorekit.restore.prepare import export_rawdata, prepare_restore
+from restorekit.restore.scriptgen import restore_script
+from restorekit.rules import releases
+from restorekit.rules.reconcile import product_name
+from restorekit.sources.archive import connect
+from restorekit.sources.manifest import parse_manifest
+from restorekit.sources.ngas import LocalNgas
+from restorekit.sources.schema import schema_ddl
+from restorekit.sources.scripts import parse_script
 
 RESTORABLE = [s.mous for s in DEMO_SPECS if s.pipeline_calibrated]
 TARGETS = [None, "2024.2.0.5", "40896 (Pipeline-CASA51-P2-B)"]
@@ -167,7 +167,7 @@ def test_names_are_mapped_between_archive_and_manifest(engine, store):
 def test_a_manifest_name_no_product_matches_stays_an_error(engine, store, demo):
     ev = inspect_mous("uid://A001/X1320/X2b4", engine=engine, store=store).evidence
     del ev.products["member.uid___A001_X1320_X2b4.session_2.caltables.tgz"]
-    from restorekit.reconcile import reconcile
+    from restorekit.rules.reconcile import reconcile
 
     plan = reconcile(ev)
     missing = [f for f in plan.findings if f.code == "PRODUCTS_MISSING"]

@@ -1,9 +1,9 @@
 import sqlite3
 import tarfile
 
-from restorekit import queries
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.documents import deliverables
+from restorekit.sources import queries
 
 
 def _dump(path):

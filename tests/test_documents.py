@@ -3,9 +3,9 @@ import pytest
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.demo.documents import deliverables, manifest_xml, restore_script
 from restorekit.errors import DocumentError
-from restorekit.manifest import choose_manifest, parse_manifest
-from restorekit.ousstatus import parse_ousstatus
-from restorekit.scripts import parse_script
+from restorekit.sources.manifest import choose_manifest, parse_manifest
+from restorekit.sources.ousstatus import parse_ousstatus
+from restorekit.sources.scripts import parse_script
 
 SEED = DEMO_MOUS[SEED_MOUS]
 

@@ -3,9 +3,9 @@ import os
 import pytest
 
 from restorekit.errors import InputError, NgasError
-from restorekit.fetch import Product, SizeMismatchError, fetch_products
-from restorekit.ngas import HttpNgas, LocalNgas, check_file_id
-from restorekit.ngas_server import NgasServer
+from restorekit.sources.fetch import Product, SizeMismatchError, fetch_products
+from restorekit.sources.ngas import HttpNgas, LocalNgas, check_file_id
+from restorekit.testing.ngas_server import NgasServer
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import nbformat
 import papermill
 import pytest
 
-from restorekit.batch import load_runs, run_batch, strip_passwords
 from restorekit.demo import DEMO_SPECS
 from restorekit.errors import InputError
-from restorekit.notebook import RESULT_MIME
+from restorekit.frontends.batch import load_runs, run_batch, strip_passwords
+from restorekit.frontends.notebook import RESULT_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -213,7 +213,7 @@ def test_parameter_files(tmp_path):
 
 
 def test_passwords_are_taken_out_of_parameters():
-    from restorekit.batch import Run
+    from restorekit.frontends.batch import Run
 
     runs = [
         Run({"db_url": "oracle+oracledb://u:pw@h:1521?service_name=S"}, "a"),
@@ -289,7 +289,7 @@ def test_html_record_reads_well_in_a_browser(batch, tmp_path):
 
 
 def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
-    import restorekit.batch as batch
+    import restorekit.frontends.batch as batch
 
     calls = []
     real = papermill.execute_notebook
@@ -319,7 +319,7 @@ def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
 def test_reconciliation_rows_take_the_colour_of_their_worst_finding():
     import pandas as pd
 
-    from restorekit.notebook import _ROW_COLOURS, reconciliation_styler
+    from restorekit.frontends.notebook import _ROW_COLOURS, reconciliation_styler
 
     table = pd.DataFrame({"eb": ["a", "b", "c", "d"], "restore": [True, False, True, False]})
     findings = pd.DataFrame(

@@ -2,8 +2,8 @@ import pytest
 
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import PprCheckError
-from restorekit.layout import RestoreLayout
-from restorekit.ppr import build_ppr, check_ppr, read_ppr, session_intents
+from restorekit.restore.layout import RestoreLayout
+from restorekit.restore.ppr import build_ppr, check_ppr, read_ppr, session_intents
 from restorekit.settings import SiteSettings
 
 from .helpers import plan_for

@@ -9,11 +9,11 @@ import pytest
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import InputError, NotRestorableError, RestoreAreaError
 from restorekit.inspection import inspect_mous
-from restorekit.ngas import HttpNgas, LocalNgas
-from restorekit.ngas_server import NgasServer
-from restorekit.ppr import check_ppr, read_ppr
-from restorekit.prepare import prepare_restore
-from restorekit.scripts import parse_script
+from restorekit.restore.ppr import check_ppr, read_ppr
+from restorekit.restore.prepare import prepare_restore
+from restorekit.sources.ngas import HttpNgas, LocalNgas
+from restorekit.sources.scripts import parse_script
+from restorekit.testing.ngas_server import NgasServer
 
 from .helpers import run_cli
 

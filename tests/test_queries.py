@@ -4,8 +4,8 @@ import sqlite3
 import pytest
 from sqlalchemy.dialects import oracle
 
-from restorekit import queries, schema
 from restorekit.errors import InvalidUidError, UnknownMousError
+from restorekit.sources import queries, schema
 
 from .conftest import SHARED_REFERENCE
 

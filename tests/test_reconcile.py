@@ -6,10 +6,10 @@ from hypothesis import strategies as st
 
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS, SEED_MOUS
 from restorekit.demo.model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
-from restorekit.evidence import SchedBlock, gather
+from restorekit.evidence.gather import SchedBlock, gather
 from restorekit.inspection import inspect_mous
-from restorekit.ngas import HttpNgas, LocalNgas
-from restorekit.reconcile import choose_schedblock, reconcile
+from restorekit.rules.reconcile import choose_schedblock, reconcile
+from restorekit.sources.ngas import HttpNgas, LocalNgas
 
 from .helpers import evidence_for, plan_for, run_cli
 
@@ -189,7 +189,7 @@ def test_products_missing_for_an_eb():
 
 def test_unreachable_ngas_gives_findings_not_a_traceback(engine, monkeypatch):
     waits = []
-    monkeypatch.setattr("restorekit.fetch.time.sleep", waits.append)
+    monkeypatch.setattr("restorekit.sources.fetch.time.sleep", waits.append)
     ev = gather(engine, "uid://A001/X1284/X265f", HttpNgas("http://127.0.0.1:9", timeout=2))
     assert waits[:4] == [0.5, 1.0, 2.0, 4.0]  # documents are retried with back-off
     plan = reconcile(ev)
@@ -203,9 +203,9 @@ def test_unreachable_ngas_gives_findings_not_a_traceback(engine, monkeypatch):
 
 def test_degraded_evidence_stops_plan_and_prepare_unless_allowed(demo, tmp_path, monkeypatch):
     from restorekit.errors import DegradedEvidenceError
-    from restorekit.prepare import prepare_restore
+    from restorekit.restore.prepare import prepare_restore
 
-    monkeypatch.setattr("restorekit.fetch.time.sleep", lambda s: None)
+    monkeypatch.setattr("restorekit.sources.fetch.time.sleep", lambda s: None)
     dead = "http://127.0.0.1:9"
     with pytest.raises(DegradedEvidenceError, match="will not plan from partial evidence") as info:
         inspect_mous(SEED_MOUS, db=demo.url, ngas=dead)
@@ -215,7 +215,7 @@ def test_degraded_evidence_stops_plan_and_prepare_unless_allowed(demo, tmp_path,
     assert not (tmp_path / "root").exists()
     plan = inspect_mous(SEED_MOUS, db=demo.url, ngas=dead, allow_degraded=True).plan
     assert plan.route is None and plan.to_dict()["degraded"]
-    from restorekit.cli import main
+    from restorekit.frontends.cli import main
 
     assert main(["plan", SEED_MOUS, "--db", demo.url, "--ngas", dead]) == 1
     assert main(["plan", SEED_MOUS, "--db", demo.url, "--ngas", dead, "--allow-degraded"]) == 0
@@ -336,8 +336,8 @@ def test_shifted_manifest_numbers_are_kept_and_flagged(spec, shift):
 
 
 def test_gather_and_bulk_agree_on_every_demo_mous(engine):
-    from restorekit.bulk import evidence_from_rows
     from restorekit.demo.rows import rows_for
+    from restorekit.evidence.bulk import evidence_from_rows
 
     bulk = evidence_from_rows(rows_for(DEMO_SPECS))
     for spec in DEMO_SPECS:

@@ -1,11 +1,11 @@
 import pandas as pd
 
-from restorekit.archive import RoundTrips, connect
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
-from restorekit.findings import CODES
 from restorekit.inspection import inspect_mous
-from restorekit.ngas import LocalNgas
+from restorekit.rules.findings import CODES
+from restorekit.sources.archive import RoundTrips, connect
+from restorekit.sources.ngas import LocalNgas
 from restorekit.survey import IN_LIST_LIMIT, survey, survey_codes
 
 from .helpers import run_cli
@@ -139,7 +139,7 @@ def test_survey_statements_compile_for_oracle():
     import sqlalchemy as sa
     from sqlalchemy.dialects import oracle
 
-    from restorekit import schema
+    from restorekit.sources import schema
 
     science = schema.asa_science.c
     status = schema.obs_unit_set_status

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from restorekit.batch import execute, load_runs
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import InputError, NgasError, RestoreAreaError
-from restorekit.fetch import Product, fetch_products, read_document
-from restorekit.ngas import HttpNgas, LocalNgas
-from restorekit.prepare import prepare_restore
+from restorekit.frontends.batch import execute, load_runs
+from restorekit.restore.prepare import prepare_restore
 from restorekit.settings import SiteSettings
+from restorekit.sources.fetch import Product, fetch_products, read_document
+from restorekit.sources.ngas import HttpNgas, LocalNgas
 
 from .helpers import MemoryNgas, plan_for
 
@@ -170,7 +170,7 @@ def test_no_write_goes_through_a_symbolic_link(engine, demo, tmp_path):
 def test_a_full_disk_is_one_line_and_resumable(tmp_path, monkeypatch):
     import errno
 
-    import restorekit.fetch as fetch
+    import restorekit.sources.fetch as fetch
 
     real = fetch._open_part
 
@@ -386,9 +386,9 @@ def test_executed_records_have_the_html_records_permissions(tmp_path):
 
 @pytest.fixture
 def cli(monkeypatch, capsys):
-    from restorekit.cli import main
+    from restorekit.frontends.cli import main
 
-    monkeypatch.setattr("restorekit.fetch.time.sleep", lambda s: None)
+    monkeypatch.setattr("restorekit.sources.fetch.time.sleep", lambda s: None)
 
     def run(*args):
         code = main(list(args))
@@ -417,7 +417,7 @@ def test_no_password_of_the_environment_or_an_ngas_url(cli, demo, monkeypatch):
     monkeypatch.setenv("RESTOREKIT_DB_PASSWORD", "EnvSecret42")
     code, _, err = cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", "http://u:NgasPw31@127.0.0.1:9")
     assert code == 1 and "NgasPw31" not in err and "EnvSecret42" not in err
-    from restorekit.archive import mask_secrets
+    from restorekit.sources.archive import mask_secrets
 
     assert mask_secrets("driver said EnvSecret42 was wrong") == "driver said *** was wrong"
 
@@ -448,7 +448,7 @@ def test_user_mistakes_are_one_line_errors(cli, demo, tmp_path):
 def test_control_characters_in_tables_are_shown_escaped():
     import pandas as pd
 
-    from restorekit.cli import format_table
+    from restorekit.frontends.cli import format_table
 
     text = format_table(pd.DataFrame({"title": ["evil\x1b[2J\x07"], "n": [1]}))
     assert "\x1b" not in text and "\x07" not in text and "\\x1b[2J\\x07" in text

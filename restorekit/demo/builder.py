@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from .. import __version__
-from ..errors import ConfigurationError
-from ..schema import schema_ddl
+from restorekit import __version__
+from restorekit.errors import ConfigurationError
+from restorekit.sources.schema import schema_ddl
+
 from .documents import deliverables, real_file
 from .model import MousSpec
 from .rows import Rows, add_mous, empty_rows

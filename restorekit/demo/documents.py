@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from importlib import resources
 from xml.sax.saxutils import quoteattr
 
-from ..uids import to_file_form
+from restorekit.uids import to_file_form
+
 from .model import EbSpec, MousSpec
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ..uids import to_file_form
+from restorekit.uids import to_file_form
 
 Qa0 = Literal["Pass", "SemiPass", "Fail", "Pending", "Unset"]
 XmlState = Literal["generated", "null", "malformed"]

@@ -24,7 +24,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..uids import to_file_form
+from restorekit.uids import to_file_form
+
 from .asdm_repair import repair_asdm
 
 SPWS = ["ALMA_RB_03#BB_1#SW-01#FULL_RES", "ALMA_RB_03#BB_2#SW-01#FULL_RES"]

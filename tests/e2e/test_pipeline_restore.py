@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from restorekit.check import check_area
 from restorekit.demo.fixtures import REAL_DATA_EBS, REAL_DATA_MOUS
-from restorekit.ngas import LocalNgas
-from restorekit.prepare import PreparedRestore, prepare_restore
+from restorekit.restore.check import check_area
+from restorekit.restore.prepare import PreparedRestore, prepare_restore
 from restorekit.settings import SiteSettings
+from restorekit.sources.ngas import LocalNgas
 
 HERE = Path(__file__).parent
 MS = [eb.ms for eb in REAL_DATA_EBS]

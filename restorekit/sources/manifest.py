@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .errors import DocumentError
-from .xmlsafe import local, parse_xml
+from restorekit.errors import DocumentError
+from restorekit.sources.xmlsafe import local, parse_xml
 
 MANIFEST_SUFFIX = "pipeline_manifest.xml"
 """Manifests match ``*pipeline_manifest.xml``; ``*cal*pipeline_manifest.xml`` is preferred."""

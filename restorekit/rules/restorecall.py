@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from . import releases
-from .errors import ConfigurationError
-from .evidence import Evidence
-from .releases import Release
-from .scripts import DeliveredScript, FixCall, TaskCall
-from .uids import uid_of_vis
+from restorekit.errors import ConfigurationError
+from restorekit.evidence.gather import Evidence
+from restorekit.rules import releases
+from restorekit.rules.releases import Release
+from restorekit.sources.scripts import DeliveredScript, FixCall, TaskCall
+from restorekit.uids import uid_of_vis
 
 Add = Callable[..., None]
 """``add(code, message, eb=None)``: how a rule reports a finding."""

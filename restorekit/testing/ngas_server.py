@@ -11,8 +11,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .errors import InputError
-from .ngas import check_file_id
+from restorekit.errors import InputError
+from restorekit.sources.ngas import check_file_id
 
 
 class _QuietServer(ThreadingHTTPServer):

@@ -22,9 +22,9 @@ from sqlalchemy.dialects import oracle, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
-from .archive import translate_errors
-from .errors import InputError, UnknownMousError
-from .schema import (
+from restorekit.errors import InputError, UnknownMousError
+from restorekit.sources.archive import translate_errors
+from restorekit.sources.schema import (
     aqua_execblock,
     aqua_ous,
     asa_product_files,
@@ -33,7 +33,7 @@ from .schema import (
     obs_unit_set_status,
     sched_block_status,
 )
-from .uids import parse_uid
+from restorekit.uids import parse_uid
 
 MOUS = sa.bindparam("mous", type_=sa.String)
 CALIBRATION_CLASSES = ("calibration",)

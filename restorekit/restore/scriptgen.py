@@ -7,12 +7,12 @@ import re
 import shlex
 from datetime import UTC, datetime
 
-from . import __version__
-from .errors import InputError
-from .layout import RestoreLayout
-from .plan import RestorePlan
-from .settings import SiteSettings
-from .uids import parse_uid
+from restorekit import __version__
+from restorekit.errors import InputError
+from restorekit.restore.layout import RestoreLayout
+from restorekit.rules.plan import RestorePlan
+from restorekit.settings import SiteSettings
+from restorekit.uids import parse_uid
 
 FIX_MARK = "# SACM/JAO - Fixes"
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")

@@ -22,8 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
-from . import schema
-from .errors import ArchiveError, ConfigurationError
+from restorekit.errors import ArchiveError, ConfigurationError
+from restorekit.sources import schema
 
 log = logging.getLogger("restorekit")
 _DEMO_DATABASES: set[str] = set()
@@ -61,7 +61,7 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
     text = url if url is not None else os.environ.get(ENV_URL) or DEMO
     _register_url_password(text)
     if text == DEMO:
-        from .demo import demo_archive
+        from restorekit.demo import demo_archive
 
         if url is None:
             log.warning(

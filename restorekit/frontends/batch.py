@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .archive import ENV_PASSWORD, mask_secrets
-from .errors import ConfigurationError, InputError
-from .fsutil import atomic_write
-from .notebook import RESULT_MIME
-from .uids import is_uid, parse_uid
-from .yamlsafe import load_yaml
+from restorekit.errors import ConfigurationError, InputError
+from restorekit.frontends.notebook import RESULT_MIME
+from restorekit.fsutil import atomic_write
+from restorekit.sources.archive import ENV_PASSWORD, mask_secrets
+from restorekit.uids import is_uid, parse_uid
+from restorekit.yamlsafe import load_yaml
 
 SUMMARY_COLUMNS = [
     "mous",

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from .findings import Finding, findings_table
-from .releases import Release
-from .scripts import FixCall
+from restorekit.rules.findings import Finding, findings_table
+from restorekit.rules.releases import Release
+from restorekit.sources.scripts import FixCall
 
 EB_COLUMNS = [
     "eb",

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .errors import NgasError, RestorekitError
-from .ngas import NgasStore, TransientNgasError, _seconds, check_file_id
+from restorekit.errors import NgasError, RestorekitError
+from restorekit.sources.ngas import NgasStore, TransientNgasError, _seconds, check_file_id
 
 PART = ".part"
 

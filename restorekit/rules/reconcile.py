@@ -1,7 +1,7 @@
 """The rules: from the evidence about an MOUS to a table of EBs, findings and a restore plan.
 
-Everything here is a pure function of an :class:`~restorekit.evidence.Evidence`; tests feed it
-directly, and the survey runs the very same rules over many MOUSes.
+Everything here is a pure function of an :class:`~restorekit.evidence.gather.Evidence`; tests
+feed it directly, and the survey runs the very same rules over many MOUSes.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .evidence import MISSING, Evidence, SchedBlock
-from .findings import Finding
-from .manifest import choose_manifest
-from .plan import EbRow, RestorePlan
-from .restorecall import restore_call
-from .uids import uid_of_name, uid_of_vis
+from restorekit.evidence.gather import MISSING, Evidence, SchedBlock
+from restorekit.rules.findings import Finding
+from restorekit.rules.plan import EbRow, RestorePlan
+from restorekit.rules.restorecall import restore_call
+from restorekit.sources.manifest import choose_manifest
+from restorekit.uids import uid_of_name, uid_of_vis
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 RULED_OUT_SB_STATES = {"Deleted", "Broken"}

@@ -1,7 +1,7 @@
 """Everything the archive and NGAS say about one MOUS, gathered once (the I/O edge).
 
 :func:`gather` runs the archive queries and reads the delivered documents; the result feeds
-the pure rules of :mod:`restorekit.reconcile`. The survey builds the same :class:`Evidence`
+the pure rules of :mod:`restorekit.rules.reconcile`. The survey builds the same :class:`Evidence`
 for many MOUSes at once from whole-table reads.
 """
 
@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from . import queries
-from .errors import DocumentError, NgasError
-from .fetch import read_document
-from .manifest import Manifest, choose_manifest, parse_manifest
-from .ngas import NgasStore
-from .ousstatus import OusStatus, parse_ousstatus
-from .scripts import DeliveredScript, parse_script
+from restorekit.errors import DocumentError, NgasError
+from restorekit.sources import queries
+from restorekit.sources.fetch import read_document
+from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest
+from restorekit.sources.ngas import NgasStore
+from restorekit.sources.ousstatus import OusStatus, parse_ousstatus
+from restorekit.sources.scripts import DeliveredScript, parse_script
 
 MISSING = "missing"
 
@@ -131,8 +131,9 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
 def read_documents(ev: Evidence, store: NgasStore) -> None:
     """Fetch and parse the manifest and delivered scripts named by the product list.
 
-    Each is read with retries, a size cap and a deadline (:func:`restorekit.fetch.read_document`);
-    one that still cannot be read is recorded in ``ev.document_problems``.
+    Each is read with retries, a size cap and a deadline
+    (:func:`restorekit.sources.fetch.read_document`); one that still cannot be read is recorded
+    in ``ev.document_problems``.
     """
     ev.documents_read = True
     name = ev.manifest_name

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from .archive import mask_url_text
-from .errors import ConfigurationError, InputError, NgasError
+from restorekit.errors import ConfigurationError, InputError, NgasError
+from restorekit.sources.archive import mask_url_text
 
 ENV_NGAS = "RESTOREKIT_NGAS"
 ENV_REDIRECTS = "RESTOREKIT_NGAS_REDIRECT_HOSTS"
@@ -235,7 +235,7 @@ def open_store(setting: str | None = None) -> NgasStore:
     """The NGAS store named by ``setting``, ``$RESTOREKIT_NGAS``, or the demo archive's."""
     value = setting or os.environ.get(ENV_NGAS)
     if not value or value == "demo":
-        from .demo import demo_archive
+        from restorekit.demo import demo_archive
 
         return LocalNgas(demo_archive().ngas)
     if value.startswith(("http://", "https://")):

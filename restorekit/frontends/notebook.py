@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, archive, queries
-from .archive import mask_secrets
-from .errors import NotRestorableError, PreflightError, RestorekitError
-from .findings import CODES, SEVERITY_ORDER
-from .uids import read_uid_file
+from restorekit import __version__
+from restorekit.errors import NotRestorableError, PreflightError, RestorekitError
+from restorekit.rules.findings import CODES, SEVERITY_ORDER
+from restorekit.sources import archive, queries
+from restorekit.sources.archive import mask_secrets
+from restorekit.uids import read_uid_file
 
 RESULT_MIME = "application/vnd.restorekit.result+json"
 _ROW_COLOURS = {"error": "#f8d7da", "warning": "#fff3cd", "info": "#e7f1ff", "restore": "#d1e7dd"}
@@ -130,10 +131,10 @@ class RestoreNotebook:
         allow_degraded: bool = False,
         schema: str | None = None,
     ) -> None:
-        from .inspection import inspect_mous
-        from .ngas import open_store
-        from .settings import SiteSettings
-        from .uids import parse_uid
+        from restorekit.inspection import inspect_mous
+        from restorekit.settings import SiteSettings
+        from restorekit.sources.ngas import open_store
+        from restorekit.uids import parse_uid
 
         install_error_display()
         self.mous = parse_uid(mous, what="mous_uid").archive
@@ -274,8 +275,8 @@ class RestoreNotebook:
 
     def prepare(self, *, fetch_raw: bool = False, overwrite: bool = False) -> None:
         """Write the restore area; an MOUS that cannot be restored is reported, not raised."""
-        from .ppr import read_ppr
-        from .prepare import prepare_restore
+        from restorekit.restore.ppr import read_ppr
+        from restorekit.restore.prepare import prepare_restore
 
         try:
             self.prepared = prepare_restore(
@@ -344,7 +345,7 @@ class RestoreNotebook:
         )
 
     def _inspection(self):
-        from .inspection import Inspection
+        from restorekit.inspection import Inspection
 
         return Inspection(self.evidence, self.plan)
 
@@ -483,14 +484,14 @@ def survey_report(
     top: int = 20,
 ) -> dict:
     """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from .survey import survey
+    from restorekit.survey import survey
 
     install_error_display()
     engine = archive.connect(db)
     archive.check_archive(engine)
     store = None
     if deep:
-        from .ngas import open_store
+        from restorekit.sources.ngas import open_store
 
         store = open_store(ngas)
     mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
@@ -526,7 +527,7 @@ def survey_report(
     )
     show(result.table.head(top), caption=f"per-MOUS table (first {top} rows)")
     if out_csv:
-        from .fsutil import atomic_write
+        from restorekit.fsutil import atomic_write
 
         atomic_write(Path(out_csv), result.table.to_csv(index=False))
         note(f"per-MOUS table written to {out_csv}")

@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
-from .errors import PprCheckError
-from .layout import RestoreLayout
-from .plan import RestorePlan
-from .reconcile import SESSION_LIMIT, session_number
-from .settings import SiteSettings
-from .uids import parse_uid
-from .xmlsafe import local, parse_xml
+from restorekit.errors import PprCheckError
+from restorekit.restore.layout import RestoreLayout
+from restorekit.rules.plan import RestorePlan
+from restorekit.rules.reconcile import SESSION_LIMIT, session_number
+from restorekit.settings import SiteSettings
+from restorekit.sources.xmlsafe import local, parse_xml
+from restorekit.uids import parse_uid
 
 SEPARATOR = " | "
 _TASK = re.compile(r"(h|hif|hifa|hifv|hsd|hsdn)_[a-z0-9_]+")

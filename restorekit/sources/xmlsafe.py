@@ -6,7 +6,7 @@ import threading
 
 from lxml import etree
 
-from .errors import DocumentError
+from restorekit.errors import DocumentError
 
 _local = threading.local()
 

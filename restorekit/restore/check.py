@@ -23,12 +23,12 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DocumentError, InputError, NgasError
-from .fsutil import atomic_write
-from .manifest import Manifest, parse_manifest
-from .ngas import check_file_id
-from .ppr import PprReading, read_ppr
-from .scripts import parse_script
+from restorekit.errors import DocumentError, InputError, NgasError
+from restorekit.fsutil import atomic_write
+from restorekit.restore.ppr import PprReading, read_ppr
+from restorekit.sources.manifest import Manifest, parse_manifest
+from restorekit.sources.ngas import check_file_id
+from restorekit.sources.scripts import parse_script
 
 FLAG_VERSION = "Pipeline_Final"
 INDEX_NAME = ".restorekit-tars.json"

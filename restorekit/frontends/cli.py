@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from . import __version__
-from .errors import RestorekitError
+from restorekit import __version__
+from restorekit.errors import RestorekitError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -40,7 +40,7 @@ def format_table(frame: pd.DataFrame) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from . import archive, queries
+    from restorekit.sources import archive, queries
 
     engine = archive.connect(args.db, schema=args.schema)
     mous = queries.require_known_mous(engine, args.mous)
@@ -94,7 +94,7 @@ def _degraded_option(parser: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace):
     from dataclasses import replace
 
-    from .settings import SiteSettings
+    from restorekit.settings import SiteSettings
 
     settings = SiteSettings.load(args.settings)
     if args.pipeline_release:
@@ -123,7 +123,7 @@ def print_plan(plan) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .inspection import plan_mous
+    from restorekit.inspection import plan_mous
 
     settings = _settings(args)
     plan = plan_mous(
@@ -144,7 +144,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     import json
 
-    from .prepare import prepare_restore
+    from restorekit.restore.prepare import prepare_restore
 
     prepared = prepare_restore(
         args.mous,
@@ -181,7 +181,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from .check import check_area
+    from restorekit.restore.check import check_area
 
     report = check_area(args.area, rawdata=not args.no_rawdata)
     if args.json:
@@ -196,11 +196,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_ngas_serve(args: argparse.Namespace) -> int:
     import time
 
-    from .ngas_server import NgasServer
+    from restorekit.testing.ngas_server import NgasServer
 
     directory = args.directory
     if directory is None:
-        from .demo import demo_archive
+        from restorekit.demo import demo_archive
 
         directory = demo_archive().ngas
     with NgasServer(
@@ -215,19 +215,19 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
-    from . import archive
-    from .fsutil import atomic_write
-    from .survey import survey
+    from restorekit.fsutil import atomic_write
+    from restorekit.sources import archive
+    from restorekit.survey import survey
 
     engine = archive.connect(args.db, schema=args.schema)
     mouses = None
     if args.mous_file:
-        from .uids import read_uid_file
+        from restorekit.uids import read_uid_file
 
         mouses = read_uid_file(args.mous_file, what="MOUS uid")
     store = None
     if args.deep:
-        from .ngas import open_store
+        from restorekit.sources.ngas import open_store
 
         store = open_store(args.ngas)
     result = survey(engine, mouses, deep=args.deep, store=store, jobs=args.jobs)
@@ -251,7 +251,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from . import queries
+    from restorekit.sources import queries
 
     names = args.names or list(queries.QUERIES)
     for name in names:
@@ -263,7 +263,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from . import archive, queries
+    from restorekit.sources import archive, queries
 
     engine = archive.connect(args.db, schema=args.schema)
     print(format_table(queries.mous_list(engine)))
@@ -273,15 +273,15 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_demo_archive(args: argparse.Namespace) -> int:
     import time
 
-    from .demo import DEMO_SPECS, build_archive
-    from .errors import InputError
+    from restorekit.demo import DEMO_SPECS, build_archive
+    from restorekit.errors import InputError
 
     started = time.perf_counter()
     if args.mous is None:
         built = build_archive(args.directory, DEMO_SPECS)
         what = f"the demo archive ({len(DEMO_SPECS)} MOUSes)"
     else:
-        from .demo.synthetic import synthetic_specs
+        from restorekit.demo.synthetic import synthetic_specs
 
         if args.mous < 1:
             raise InputError(f"--mous {args.mous} must be at least 1")
@@ -298,9 +298,9 @@ def find_notebook(name: str) -> str:
     """A notebook of the project: under ./notebooks, else beside the package (a clone)."""
     from pathlib import Path
 
-    from .errors import InputError
+    from restorekit.errors import InputError
 
-    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
         candidate = base / "notebooks" / name
         if candidate.is_file():
             return str(candidate)
@@ -310,7 +310,7 @@ def find_notebook(name: str) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     import os
 
-    from .batch import run_batch
+    from restorekit.frontends.batch import run_batch
 
     if args.schema:
         os.environ["RESTOREKIT_DB_SCHEMA"] = args.schema  # the kernels inherit it
@@ -337,15 +337,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import os
     import tempfile
 
-    from .batch import run_batch
-    from .demo import SEED_MOUS, demo_archive
-    from .uids import to_file_form
+    from restorekit.demo import SEED_MOUS, demo_archive
+    from restorekit.frontends.batch import run_batch
+    from restorekit.uids import to_file_form
 
     demo_archive()  # built once, before the kernel starts
     fd, params = tempfile.mkstemp(suffix=".yaml")
     with os.fdopen(fd, "w") as handle:
         handle.write(
-            f"mous_uid: {SEED_MOUS}\ninteractive: false\nroot_dir: {os.path.abspath(args.root)}\n"
+            f"mous_uid: {SEED_MOUS}\ninteractive: false\noverwrite: true\n"
+            f"root_dir: {os.path.abspath(args.root)}\n"
         )
     try:
         summary = run_batch(
@@ -359,7 +360,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.unlink(params)
     row = summary.iloc[0]
     if row.status != "ok":
-        from .errors import RestorekitError
+        from restorekit.errors import RestorekitError
 
         raise RestorekitError(f"the demo notebook failed in cell {row.failed_cell}: {row.error}")
     print(
@@ -376,7 +377,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _usage(message: str) -> RestorekitError:
-    from .errors import InputError
+    from restorekit.errors import InputError
 
     return InputError(message)
 
@@ -586,7 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     import logging
 
-    from .archive import mask_secrets
+    from restorekit.sources.archive import mask_secrets
 
     parser = build_parser()
     logger = logging.getLogger("restorekit")

@@ -13,7 +13,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from .errors import DocumentError
+from restorekit.errors import DocumentError
 
 RESTORE_TASKS = (
     "hifa_restoredata",

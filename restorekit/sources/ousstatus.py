@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .errors import DocumentError
-from .xmlsafe import local, parse_xml
+from restorekit.errors import DocumentError
+from restorekit.sources.xmlsafe import local, parse_xml
 
 REF_KEYS = (
     "ous_status",

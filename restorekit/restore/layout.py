@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .plan import RestorePlan
-from .uids import parse_uid
+from restorekit.errors import InputError
+from restorekit.rules.plan import RestorePlan
+from restorekit.uids import parse_uid
 
 SUBDIRECTORIES = ("rawdata", "working", "products")
 _PROJECT_CODE = re.compile(r"[0-9]{4}\.[0-9A-Za-z]\.[0-9]{5}\.[A-Za-z]{1,4}")

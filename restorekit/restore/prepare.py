@@ -12,20 +12,20 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from . import __version__
-from .archive import describe, mask_secrets
-from .check import CheckReport, check_area
-from .errors import NotRestorableError, PreflightError, RestoreAreaError
-from .fetch import FetchReport, Product, fetch_products
-from .fsutil import atomic_link, atomic_write
-from .inspection import Inspection, inspect_mous
-from .layout import RestoreLayout
-from .ngas import LocalNgas, NgasStore, check_file_id
-from .ppr import build_ppr, check_ppr
-from .queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
-from .scriptgen import rawdata_script, restore_script, run_script
-from .settings import SiteSettings
-from .uids import parse_uid
+from restorekit import __version__
+from restorekit.errors import NotRestorableError, PreflightError, RestoreAreaError
+from restorekit.fsutil import atomic_link, atomic_write
+from restorekit.inspection import Inspection, inspect_mous
+from restorekit.restore.check import CheckReport, check_area
+from restorekit.restore.layout import RestoreLayout
+from restorekit.restore.ppr import build_ppr, check_ppr
+from restorekit.restore.scriptgen import rawdata_script, restore_script, run_script
+from restorekit.settings import SiteSettings
+from restorekit.sources.archive import describe, mask_secrets
+from restorekit.sources.fetch import FetchReport, Product, fetch_products
+from restorekit.sources.ngas import LocalNgas, NgasStore, check_file_id
+from restorekit.sources.queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
+from restorekit.uids import parse_uid
 
 FETCHED_CLASSES = set(CALIBRATION_CLASSES) | set(SCRIPT_CLASSES)
 
@@ -240,8 +240,8 @@ def prepare_restore(
     NgasError
         When products could not be fetched (what was fetched is kept; a rerun resumes).
     """
-    from .archive import connect
-    from .ngas import open_store
+    from restorekit.sources.archive import connect
+    from restorekit.sources.ngas import open_store
 
     engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)

@@ -4,8 +4,8 @@ Rows are tuples in ``alma_schema.sql`` column order, keyed by lower-case table n
 ``SELECT`` per table returns, or what :func:`restorekit.demo.rows.rows_for` makes. They are
 grouped by MOUS in an :class:`ArchiveIndex` (repeated strings interned, so a whole archive fits
 in memory), from which the evidence of each MOUS is assembled exactly as
-:func:`restorekit.evidence.gather` assembles it from the per-MOUS queries; a test holds the two
-paths to the same evidence, so the survey applies the single-MOUS rules unchanged.
+:func:`restorekit.evidence.gather.gather` assembles it from the per-MOUS queries; a test
+holds the two paths to the same evidence, so the survey applies the single-MOUS rules unchanged.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from .evidence import Evidence, SchedBlock, read_ousstatus
-from .manifest import choose_manifest
+from restorekit.evidence.gather import Evidence, SchedBlock, read_ousstatus
+from restorekit.sources.manifest import choose_manifest
 
 Rows = Mapping[str, Sequence[tuple]]
 _intern = sys.intern
