@@ -7,34 +7,43 @@ then ``RESTOREKIT_*`` environment variables, then these defaults.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from restorekit.errors import ConfigurationError
 from restorekit.yamlsafe import load_yaml
 
 
+def _setting(default: str | None, meaning: str):
+    return field(default=default, metadata={"meaning": meaning})
+
+
 @dataclass(frozen=True)
 class SiteSettings:
-    processing_site: str = "Undefined"
-    operator: str = "Undefined"
-    mode: str = "CSV"
-    version: str = "Undefined"
-    observatory: str = "ALMA Joint Observatory"
-    telescope: str = "ALMA"
-    casa: str = "casa"
-    """The command that starts CASA with the pipeline."""
-    runpipeline: str = "runpipeline.py"
-    """The pipeline's PPR runner, as given to ``casa --pipeline -c``."""
-    logdir: str | None = None
-    """``SCIPIPE_LOGDIR``; default: ``<restore area>/logs``."""
-    raw_store: str | None = None
-    """A directory of raw ASDMs (``uid___A002_...``, or ``....asdm.sdm``) that ``--fetch-raw``
-    copies from when ``asdmExportLight`` is not on PATH. Default: ``rawdata/`` beside a local
-    NGAS directory, when there is one (the demo archive has it)."""
-    pipeline_release: str | None = None
-    """The pipeline release restores run with (``2024.1.0.8``); task calls are written for it.
-    Default: the release that calibrated each delivery."""
+    """Who and where a restore is prepared for, and how CASA is started (see
+    :mod:`restorekit.config` for every setting with its meaning)."""
+
+    processing_site: str = _setting("Undefined", "PPR ProcessingSite")
+    operator: str = _setting("Undefined", "PPR Operator")
+    mode: str = _setting("CSV", "PPR Mode")
+    version: str = _setting("Undefined", "PPR Version")
+    observatory: str = _setting("ALMA Joint Observatory", "PPR Observatory")
+    telescope: str = _setting("ALMA", "PPR Telescope")
+    casa: str = _setting("casa", "the command line that starts CASA with the pipeline")
+    runpipeline: str = _setting(
+        "runpipeline.py", "the pipeline's PPR runner, as given to casa --pipeline -c"
+    )
+    logdir: str | None = _setting(None, "SCIPIPE_LOGDIR; default: <restore area>/logs")
+    raw_store: str | None = _setting(
+        None,
+        "a directory of raw ASDMs --fetch-raw copies from when asdmExportLight is absent; "
+        "default: rawdata/ beside a local NGAS directory",
+    )
+    pipeline_release: str | None = _setting(
+        None,
+        "the pipeline release restores run with (e.g. 2024.1.0.8); default: the release that "
+        "calibrated each delivery",
+    )
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> SiteSettings:

@@ -107,3 +107,21 @@ def test_the_public_api_is_importable_from_the_package(demo, tmp_path):
     assert issubclass(restorekit.PreflightError, restorekit.RestorekitError)
     with pytest.raises(AttributeError):
         restorekit.no_such_thing  # noqa: B018
+
+
+def test_every_setting_is_listed_once_and_the_readme_table_is_current():
+    import re
+    from pathlib import Path
+
+    from restorekit.config import ENVIRONMENT, markdown_table, site_settings
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert markdown_table() in readme
+    listed = {v.name for v in ENVIRONMENT + site_settings()}
+    used = set()
+    for path in (root / "restorekit").rglob("*.py"):
+        used |= set(re.findall(r"RESTOREKIT_[A-Z_]+\b", path.read_text()))
+    # RESTOREKIT_<FIELD> is composed from the setting names; every other name is listed.
+    assert used - {"RESTOREKIT_"} <= listed, sorted(used - listed)
+    assert len(listed) == len(ENVIRONMENT) + len(site_settings())
