@@ -253,3 +253,23 @@ def test_settings_file(demo, tmp_path):
         str(settings),
     )
     assert result.returncode == 2 and "unknown keys ['processing_sight']" in result.stderr
+
+
+def test_prepare_keeps_a_run_log_in_the_area(engine, demo, tmp_path, monkeypatch):
+    from restorekit.sources.ngas import TransientNgasError
+
+    class OnceCut(LocalNgas):
+        cut = True
+
+        def stream(self, file_id, offset=0):
+            if self.cut and file_id.endswith("calapply.txt"):
+                OnceCut.cut = False
+                raise TransientNgasError(f"transfer of {file_id} was cut")
+            return super().stream(file_id, offset)
+
+    monkeypatch.setattr("restorekit.sources.fetch.time.sleep", lambda s: None)
+    prepared = prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=OnceCut(demo.ngas))
+    text = (prepared.layout.working / "restorekit.log").read_text()
+    assert "prepare uid://A001/X12a3/X80e: route script" in text
+    assert "retrying uid___A002_Xcf92df_X3453.ms.calapply.txt" in text
+    assert "products: 10 transferred" in text and ": ok (" in text

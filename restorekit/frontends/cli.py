@@ -594,6 +594,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not logger.handlers:  # notes from the library, one line each on stderr
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("restorekit: note: %(message)s"))
+        handler.setLevel(logging.WARNING)  # details go to the run log of the area
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import subprocess
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from restorekit.sources.ngas import LocalNgas, NgasStore, check_file_id
 from restorekit.sources.queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
 from restorekit.uids import parse_uid
 
+log = logging.getLogger("restorekit.prepare")
 FETCHED_CLASSES = set(CALIBRATION_CLASSES) | set(SCRIPT_CLASSES)
 
 
@@ -283,8 +286,55 @@ def prepare_restore(
         for name, cls in sorted(ev.products.items())
         if cls in FETCHED_CLASSES
     ]
+    with _run_log(layout):
+        return _write_area(
+            inspection, layout, store, engine, settings, ppr, texts, products=products,
+            resumed=resumed, created=created, fetch_raw=fetch_raw, jobs=jobs,
+            progress=progress, deadline=deadline,
+        )
+
+
+class _MaskingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
+@contextmanager
+def _run_log(layout: RestoreLayout):
+    """``working/restorekit.log``: what this run decided, fetched, retried and checked."""
+    handler = logging.FileHandler(layout.working / "restorekit.log", encoding="utf-8")
+    handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("restorekit")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(min(level or logging.INFO, logging.INFO))
+    try:
+        yield
+    except Exception as exc:
+        log.error("stopped: %s", exc)
+        raise
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
+
+
+def _write_area(
+    inspection, layout, store, engine, settings, ppr, texts, *, products, resumed, created,
+    fetch_raw, jobs, progress, deadline,
+) -> PreparedRestore:
+    """The I/O of :func:`prepare_restore` once the area is claimed."""
+    plan, ev = inspection.plan, inspection.evidence
+    log.info(
+        "prepare %s: route %s, %s, sessions %s%s",
+        plan.mous, plan.route, plan.task, plan.sessions, " (resumed)" if resumed else "",
+    )
     report = fetch_products(
         store, products, layout.products, jobs=jobs, progress=progress, deadline=deadline
+    )
+    log.info(
+        "products: %d transferred, %d present, %d resumed, %d bytes",
+        len(report.fetched), len(report.present), len(report.resumed), report.bytes,
     )
     link_manifest_names(plan, layout)
 
@@ -317,6 +367,9 @@ def prepare_restore(
         v in ("present", "exported", "copied") for v in rawdata.values()
     )
     prepared.check = check_area(layout.mous_dir, rawdata=raw_in_place)
+    log.info("%s", prepared.check.summary())
+    for problem in prepared.check.problems:
+        log.warning("preflight: %s", problem)
     if not prepared.check.ok:
         problems = prepared.check.problems
         raise PreflightError(

@@ -7,6 +7,7 @@ the ``.part`` behind and the next run continues it where the server allows range
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -22,6 +23,7 @@ from restorekit.errors import NgasError, RestorekitError
 from restorekit.sources.ngas import NgasStore, TransientNgasError, _seconds, check_file_id
 
 PART = ".part"
+log = logging.getLogger("restorekit.fetch")
 
 
 @dataclass(frozen=True)
@@ -186,9 +188,10 @@ def read_document(
         try:
             data = _read_bounded(store, name, limit, ends, deadline)
             break
-        except TransientNgasError:
+        except TransientNgasError as exc:
             if attempt == retries or time.monotonic() + backoff * 2**attempt > ends:
                 raise
+            log.info("retrying %s in %.1f s: %s", name, backoff * 2**attempt, exc)
             (sleep or time.sleep)(backoff * 2**attempt)
     if size is not None and len(data) != size:
         raise NgasError(f"{name} arrived with {len(data)} bytes but the archive records {size}")
@@ -222,9 +225,10 @@ def _fetch_one(store, product, directory, retries, backoff, sleep, advance, ends
         try:
             _transfer(store, product, part, advance, ends)
             break
-        except TransientNgasError:
+        except TransientNgasError as exc:
             if attempt == retries:
                 raise
+            log.info("retrying %s in %.1f s: %s", product.name, backoff * 2**attempt, exc)
             sleep(backoff * 2**attempt)
     size = part.stat().st_size
     if product.size is not None and size != product.size:
