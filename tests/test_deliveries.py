@@ -19,9 +19,8 @@ from restorekit.restore.ppr import read_ppr
 from restorekit.restore.prepare import export_rawdata, prepare_restore
 from restorekit.restore.scriptgen import restore_script
 from restorekit.rules import releases
-from restorekit.rules.reconcile import product_name
 from restorekit.sources.archive import connect
-from restorekit.sources.manifest import parse_manifest
+from restorekit.sources.manifest import parse_manifest, product_name
 from restorekit.sources.ngas import LocalNgas
 from restorekit.sources.schema import schema_ddl
 from restorekit.sources.scripts import parse_script
@@ -431,3 +430,20 @@ def test_a_hand_built_real_shaped_delivery_is_prepared(hand_archive, tmp_path):
     reading = read_ppr(prepared.layout.ppr.read_bytes())
     assert reading.sessions == ["session_2"]
     assert reading.asdms == [("uid___A002_Xcf92df_X3453", "uid://A002/Xcf92df/X3453")]
+
+
+def test_the_manifest_points_to_the_scripts_it_delivered():
+    from restorekit.demo.documents import deliverables
+    from restorekit.evidence.gather import read_documents
+
+    from .helpers import MemoryNgas, evidence_for
+
+    spec = DEMO_MOUS["uid://A001/X12a3/X80e"]
+    ev = evidence_for(spec, documents=False)
+    files = {d.name: d.render() for d in deliverables(spec)}
+    # An older restore script beside it, which a guess by suffix would pick (sorted first).
+    stale = "member.uid___A001_X12a3_X80e.calimage_old.casa_piperestorescript.py"
+    files[stale] = b"h_init()\nhifa_restoredata(vis=['x'], session=['session_1'])\n"
+    ev.products[stale] = "script"
+    read_documents(ev, MemoryNgas(files))
+    assert ev.restore_script.fixes, "read the script the manifest names, not the stale one"

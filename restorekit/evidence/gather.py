@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from restorekit.errors import DocumentError, NgasError
 from restorekit.sources import queries
 from restorekit.sources.fetch import read_document
-from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest
+from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest, product_name
 from restorekit.sources.ngas import NgasStore
 from restorekit.sources.ousstatus import OusStatus, parse_ousstatus
 from restorekit.sources.scripts import DeliveredScript, parse_script
@@ -143,10 +143,19 @@ def read_documents(ev: Evidence, store: NgasStore) -> None:
             ev.manifest = parse_manifest(data, name=name)
         except (NgasError, DocumentError) as exc:
             ev.manifest_problem = ev.document_problems[name] = str(exc)
+    manifest = ev.manifest
     ev.restore_script, ev.restore_script_problem = _read_script(
-        ev, store, _named(ev.products, ".casa_piperestorescript.py")
+        ev, store, _script(ev, manifest.restorescript if manifest else None, "piperestorescript")
     )
-    ev.pipescript, _ = _read_script(ev, store, _named(ev.products, ".casa_pipescript.py"))
+    pipescript = _script(ev, manifest.pipescript if manifest else None, "pipescript")
+    ev.pipescript, _ = _read_script(ev, store, pipescript)
+
+
+def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
+    """The delivered script the manifest points to; without a manifest (or a pointer the
+    archive lacks), the product named ``*.casa_<kind>.py``."""
+    found = product_name(pointer, ev.products) if pointer else None
+    return found or _named(ev.products, f".casa_{kind}.py")
 
 
 def _read_script(

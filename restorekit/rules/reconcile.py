@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from restorekit.evidence.gather import MISSING, Evidence, SchedBlock
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow, RestorePlan
 from restorekit.rules.restorecall import restore_call
-from restorekit.sources.manifest import choose_manifest
+from restorekit.sources.manifest import choose_manifest, product_name
 from restorekit.uids import uid_of_name, uid_of_vis
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
@@ -24,8 +24,6 @@ SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
 _CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
 SESSION_LIMIT = 1000
 """No MOUS has this many sessions: a higher number is a broken document, never a PPR size."""
-MEMBER = "member."
-"""The prefix the archive gives OUS-level products from Cycle 5 on; manifests never carry it."""
 _EB_PRODUCT = re.compile(
     r"^(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
@@ -40,13 +38,6 @@ def session_number(name: str | None) -> int | None:
     return None
 
 
-def product_name(name: str, products: Mapping[str, str]) -> str | None:
-    """The archive's name for a product the manifest names: the same, or with the ``member.``
-    prefix added or removed; ``None`` when the archive has neither."""
-    if name in products:
-        return name
-    other = name.removeprefix(MEMBER) if name.startswith(MEMBER) else MEMBER + name
-    return other if other in products else None
 
 
 def choose_schedblock(

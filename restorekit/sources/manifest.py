@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -59,6 +59,19 @@ class Manifest:
             for a in s.asdms
         ]
         return pd.DataFrame(rows, columns=["asdm", "session", "finalflags", "applycmds"])
+
+
+MEMBER = "member."
+"""The prefix the archive gives OUS-level products from Cycle 5 on; manifests never carry it."""
+
+
+def product_name(name: str, products: Mapping[str, object]) -> str | None:
+    """The archive's name for a product the manifest names: the same, or with the ``member.``
+    prefix added or removed; ``None`` when the archive has neither."""
+    if name in products:
+        return name
+    other = name.removeprefix(MEMBER) if name.startswith(MEMBER) else MEMBER + name
+    return other if other in products else None
 
 
 def choose_manifest(names: Iterable[str]) -> str | None:
