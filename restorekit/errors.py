@@ -9,9 +9,28 @@ from __future__ import annotations
 
 
 class RestorekitError(Exception):
-    """Base class: a failure with a one-line, user-facing message."""
+    """Base class: a failure with a one-line, user-facing message.
+
+    Attributes
+    ----------
+    mous, file_id, url, path
+        What the failure concerns, where known (``None`` otherwise): for programs that act on
+        errors without parsing messages. ``url`` never holds a password.
+    """
 
     exit_code = 1
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        mous: str | None = None,
+        file_id: str | None = None,
+        url: str | None = None,
+        path: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.mous, self.file_id, self.url, self.path = mous, file_id, url, path
 
     def __str__(self) -> str:
         # One line, always: multi-line driver messages are folded.
@@ -74,6 +93,6 @@ class PreflightError(RestorekitError):
     ``report`` holds every problem found.
     """
 
-    def __init__(self, message: str, report=None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, report=None, **fields) -> None:
+        super().__init__(message, **fields)
         self.report = report

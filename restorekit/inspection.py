@@ -62,7 +62,9 @@ def inspect_mous(
     if plan.degraded and not allow_degraded:
         raise DegradedEvidenceError(
             f"{plan.mous}: {plan.degraded[0]}; restorekit will not plan from partial evidence: "
-            "rerun when NGAS serves it, or pass --allow-degraded"
+            "rerun when NGAS serves it, or pass --allow-degraded",
+            mous=plan.mous,
+            file_id=min(evidence.document_problems),
         )
     return Inspection(evidence, plan)
 

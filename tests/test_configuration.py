@@ -125,3 +125,24 @@ def test_every_setting_is_listed_once_and_the_readme_table_is_current():
     # RESTOREKIT_<FIELD> is composed from the setting names; every other name is listed.
     assert used - {"RESTOREKIT_"} <= listed, sorted(used - listed)
     assert len(listed) == len(ENVIRONMENT) + len(site_settings())
+
+
+def test_errors_carry_what_they_concern(engine, demo, tmp_path):
+    import restorekit
+    from restorekit.sources.ngas import LocalNgas
+
+    with pytest.raises(restorekit.NotRestorableError) as info:
+        restorekit.prepare_restore("uid://A001/X1296/X7c1", tmp_path, engine=engine)
+    assert info.value.mous == "uid://A001/X1296/X7c1" and info.value.exit_code == 3
+    with pytest.raises(restorekit.InputError) as info:
+        restorekit.inspect_mous("uid://A001/X1/X1", engine=engine)
+    assert info.value.mous == "uid://A001/X1/X1"
+    with pytest.raises(restorekit.NgasError) as info:
+        LocalNgas(demo.ngas).read_bytes("nothing.tgz")
+    assert info.value.file_id == "nothing.tgz" and info.value.path == str(demo.ngas)
+    restorekit.prepare_restore(SEED_MOUS, tmp_path, engine=engine)
+    with pytest.raises(restorekit.RestoreAreaError) as info:
+        restorekit.prepare_restore(
+            SEED_MOUS, tmp_path, engine=engine, settings=restorekit.SiteSettings(casa="other")
+        )
+    assert info.value.path.endswith("MOUS_uid___A001_X12a3_X80e") and info.value.mous == SEED_MOUS

@@ -113,7 +113,9 @@ def _claim(layout: RestoreLayout, plan, settings: SiteSettings, overwrite: bool)
         why = "was not made by restorekit for this MOUS"
     raise RestoreAreaError(
         f"restore area {layout.mous_dir} exists and {why}; rerun with --overwrite to rewrite "
-        "its PPR and scripts (complete products are kept)"
+        "its PPR and scripts (complete products are kept)",
+        mous=plan.mous,
+        path=str(layout.mous_dir),
     )
 
 
@@ -258,7 +260,9 @@ def prepare_restore(
     )
     plan = inspection.plan
     if not plan.restorable:
-        raise NotRestorableError(f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}")
+        raise NotRestorableError(
+            f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}", mous=plan.mous
+        )
     layout = RestoreLayout.for_plan(plan, root)
     created = datetime.now(UTC)
     # Everything is rendered (and refused, for unsafe values) before anything is written.
@@ -377,6 +381,8 @@ def _write_area(
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
             + f"; see restorekit check {layout.mous_dir}",
             prepared.check,
+            mous=plan.mous,
+            path=str(layout.mous_dir),
         )
     return prepared
 

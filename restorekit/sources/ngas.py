@@ -97,14 +97,22 @@ class LocalNgas:
         try:
             return self._path(file_id).read_bytes()
         except FileNotFoundError:
-            raise NgasError(f"{file_id} is not in the NGAS store {self.location}") from None
+            raise NgasError(
+                f"{file_id} is not in the NGAS store {self.location}",
+                file_id=file_id,
+                path=self.location,
+            ) from None
 
     def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
         path = self._path(file_id)
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise NgasError(f"{file_id} is not in the NGAS store {self.location}") from None
+            raise NgasError(
+                f"{file_id} is not in the NGAS store {self.location}",
+                file_id=file_id,
+                path=self.location,
+            ) from None
 
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as handle:
@@ -176,7 +184,11 @@ class HttpNgas:
             return self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
             if exc.code == 404:
-                raise NgasError(f"{file_id} is not in NGAS at {self.location} (HTTP 404)") from None
+                raise NgasError(
+                    f"{file_id} is not in NGAS at {self.location} (HTTP 404)",
+                    file_id=file_id,
+                    url=self.location,
+                ) from None
             error = TransientNgasError if exc.code >= 500 else NgasError
             raise error(f"NGAS at {self.location} refused {file_id}: HTTP {exc.code}") from None
         except (urllib.error.URLError, OSError) as exc:

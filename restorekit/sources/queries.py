@@ -371,6 +371,7 @@ def require_known_mous(engine: Engine, mous: str) -> str:
     if int(counts.iloc[0].sum()) == 0:
         raise UnknownMousError(
             f"MOUS {uid} is not in the archive; check the uid, or list the known ones with "
-            "`restorekit list`"
+            "`restorekit list`",
+            mous=uid,
         )
     return uid
