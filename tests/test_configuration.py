@@ -83,7 +83,7 @@ def test_the_survey_chart_leaves_the_kernel_backend_alone():
     import matplotlib
     import pandas as pd
 
-    from restorekit.frontends.notebook import _chart
+    from restorekit.frontends.survey_report import _chart
 
     before = matplotlib.get_backend()
     _chart(

@@ -14,7 +14,7 @@ import pytest
 from restorekit.demo import DEMO_SPECS
 from restorekit.errors import InputError
 from restorekit.frontends.batch import load_runs, run_batch, strip_passwords
-from restorekit.frontends.notebook import RESULT_MIME
+from restorekit.frontends.display import RESULT_MIME
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -319,7 +319,7 @@ def test_a_kernel_that_fails_to_start_is_retried_once(tmp_path, monkeypatch):
 def test_reconciliation_rows_take_the_colour_of_their_worst_finding():
     import pandas as pd
 
-    from restorekit.frontends.notebook import _ROW_COLOURS, reconciliation_styler
+    from restorekit.frontends.display import _ROW_COLOURS, reconciliation_styler
 
     table = pd.DataFrame({"eb": ["a", "b", "c", "d"], "restore": [True, False, True, False]})
     findings = pd.DataFrame(

@@ -25,7 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from restorekit.errors import ConfigurationError, InputError
-from restorekit.frontends.notebook import RESULT_MIME
+from restorekit.frontends.display import RESULT_MIME
 from restorekit.fsutil import atomic_write
 from restorekit.sources.archive import ENV_PASSWORD, mask_secrets
 from restorekit.uids import is_uid, parse_uid

@@ -1,4 +1,4 @@
-"""What the notebooks call: each section of a restore record, shown as tables and text.
+"""The restore record of one MOUS: what the restore notebook calls, section by section.
 
 Every table is emitted as static HTML (so an exported record reads well without a kernel);
 with ``interactive=True`` ipywidgets are added to pick another MOUS and explore the
@@ -21,100 +21,19 @@ import pandas as pd
 
 from restorekit import __version__
 from restorekit.errors import NotRestorableError, PreflightError, RestorekitError
-from restorekit.rules.findings import CODES, SEVERITY_ORDER
+from restorekit.frontends.display import (
+    RESULT_MIME,
+    display_object,
+    html_block,
+    install_error_display,
+    note,
+    reconciliation_styler,
+    show,
+    show_code,
+)
 from restorekit.sources import archive, queries
-from restorekit.sources.archive import mask_secrets
-from restorekit.uids import read_uid_file
 
-RESULT_MIME = "application/vnd.restorekit.result+json"
-_ROW_COLOURS = {"error": "#f8d7da", "warning": "#fff3cd", "info": "#e7f1ff", "restore": "#d1e7dd"}
-_CSS = """<style>
-.rk-table { border-collapse: collapse; font-size: 0.85em; margin: 0.3em 0 1em 0; }
-.rk-table th, .rk-table td { border: 1px solid #ccc; padding: 2px 6px;
-  text-align: left !important; white-space: normal !important; vertical-align: top; }
-pre.rk-code { white-space: pre-wrap; word-break: break-all; font-size: 0.85em; }
-.rk-table th { background: #f2f2f2; }
-.rk-note { color: #444; margin: 0.2em 0; }
-.rk-error { color: #a00; font-weight: bold; }
-</style>"""
-
-
-def _display(obj, **kwargs) -> None:
-    from IPython.display import display
-
-    display(obj, **kwargs)
-
-
-def html_block(text: str) -> None:
-    from IPython.display import HTML
-
-    _display(HTML(text))
-
-
-def note(text: str) -> None:
-    """A line of prose in the record."""
-    html_block(f'<p class="rk-note">{html.escape(text)}</p>')
-
-
-def show(frame: pd.DataFrame, *, caption: str | None = None, styler=None) -> None:
-    """A table as static HTML (readable without a kernel)."""
-    head = f"<p><b>{html.escape(caption)}</b></p>" if caption else ""
-    if frame.empty:
-        html_block(head + '<p class="rk-note"><i>(no rows)</i></p>')
-        return
-    body = (
-        styler.to_html()
-        if styler is not None
-        else frame.to_html(index=False, na_rep="–", classes="rk-table", border=0)
-    )
-    html_block(_CSS + head + body)
-
-
-def show_code(text: str, *, language: str = "") -> None:
-    html_block(f'{_CSS}<pre class="rk-code language-{language}">{html.escape(text)}</pre>')
-
-
-def _one_line_errors(shell, etype, evalue, tb, tb_offset=None):
-    # Sent as the cell's error (name and value intact, so papermill and the batch summary
-    # see them), with the message as its whole traceback.
-    message = f"\x1b[0;31mrestorekit: error: {mask_secrets(str(evalue))}\x1b[0m"
-    shell._showtraceback(etype, evalue, [message])
-    return [message]
-
-
-def install_error_display() -> None:
-    """Show restorekit errors in one line in this kernel (they still stop the notebook)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
-    if shell is not None:
-        shell.set_custom_exc((RestorekitError,), _one_line_errors)
-
-
-def reconciliation_styler(frame: pd.DataFrame, findings: pd.DataFrame):
-    """The EB table with each row coloured by its verdict and worst finding."""
-    worst: dict[str, str] = {}
-    for row in findings.itertuples():
-        if row.eb:
-            worst[row.eb] = min(
-                worst.get(row.eb, row.severity), row.severity, key=SEVERITY_ORDER.__getitem__
-            )
-
-    def colour(row: pd.Series) -> list[str]:
-        key = worst.get(row["eb"]) or ("restore" if row["restore"] else None)
-        if row["restore"] and key == "info":
-            key = "restore"
-        css = f"background-color: {_ROW_COLOURS[key]}" if key else ""
-        return [css] * len(row)
-
-    return (
-        frame.style.apply(colour, axis=1)
-        .hide(axis="index")
-        .set_table_attributes('class="rk-table"')
-        .format(na_rep="–", escape="html")
-    )
+__all__ = ["RESULT_MIME", "RestoreNotebook", "picker"]
 
 
 class RestoreNotebook:
@@ -402,11 +321,11 @@ class RestoreNotebook:
                     rows = table[table.manifest_session == value]
                 else:
                     rows = table[table.ousstatus_session == int(value)]
-                _display(rows)
+                display_object(rows)
 
         chooser.observe(refresh, names="value")
         refresh()
-        _display(
+        display_object(
             widgets.VBox(
                 [
                     widgets.HTML(
@@ -438,7 +357,7 @@ class RestoreNotebook:
             ),
             "error": self.error,
         }
-        _display({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
+        display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
         return summary
 
 
@@ -471,95 +390,4 @@ def picker(db: str | None = None):
                 html_block(f'<p class="rk-error">restorekit: error: {html.escape(str(exc))}</p>')
 
     button.on_click(run)
-    _display(widgets.VBox([widgets.HBox([box, button]), out]))
-
-
-def survey_report(
-    db: str | None = None,
-    *,
-    mous_file: str | None = None,
-    deep: bool = False,
-    ngas: str | None = None,
-    out_csv: str | None = None,
-    top: int = 20,
-) -> dict:
-    """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from restorekit.survey import survey
-
-    install_error_display()
-    engine = archive.connect(db)
-    archive.check_archive(engine)
-    store = None
-    if deep:
-        from restorekit.sources.ngas import open_store
-
-        store = open_store(ngas)
-    mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
-    result = survey(engine, mouses, deep=deep, store=store)
-    note(
-        f"{len(result.table):,} MOUSes of {archive.describe(engine)} surveyed in "
-        f"{result.seconds:.2f} s with {result.round_trips} round trips "
-        f"({'manifests and scripts read' if deep else 'archive tables only'})."
-    )
-    if not deep:
-        needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
-        note(
-            "Archive tables only: the columns route, and restore_ebs and restore_sessions "
-            "where the product names alone cannot tell each EB's session, are left empty, and "
-            f"these findings are not looked for: {', '.join(needs_documents)}. Run with "
-            "deep=True to read the manifests and scripts."
-        )
-    if result.degraded:
-        note(
-            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
-            f"script could not be read (e.g. {result.degraded[0]})."
-        )
-    show(result.summary, caption="how common is each finding")
-    _chart(result.summary)
-    per_code = [
-        (code, len(ms), ", ".join(ms[:top]) + (" …" if len(ms) > top else ""))
-        for code in result.summary.code
-        if (ms := result.mouses_with(code))
-    ]
-    show(
-        pd.DataFrame(per_code, columns=["code", "MOUSes", "which (first ones)"]),
-        caption="MOUSes per finding",
-    )
-    show(result.table.head(top), caption=f"per-MOUS table (first {top} rows)")
-    if out_csv:
-        from restorekit.fsutil import atomic_write
-
-        atomic_write(Path(out_csv), result.table.to_csv(index=False))
-        note(f"per-MOUS table written to {out_csv}")
-    summary = {
-        "mouses": len(result.table),
-        "round_trips": result.round_trips,
-        "counts": dict(zip(result.summary.code, map(int, result.summary.mouses), strict=True)),
-    }
-    _display({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
-    return summary
-
-
-def _chart(summary: pd.DataFrame) -> None:
-    # An explicit Agg canvas: the user's kernel keeps its own matplotlib backend.
-    from IPython.display import Image
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    found = summary[summary.mouses > 0].sort_values("share_percent")
-    if found.empty:
-        note("No finding occurs.")
-        return
-    colours = {"error": "#c0392b", "warning": "#e0a800", "info": "#2f6fb2"}
-    fig = Figure(figsize=(8, 0.35 * len(found) + 1))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
-    ax.barh(found.code, found.share_percent, color=[colours[s] for s in found.severity])
-    ax.set_xlabel("share of MOUSes (%)")
-    ax.set_title("How common is each finding")
-    fig.tight_layout()
-    from io import BytesIO
-
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    _display(Image(data=buffer.getvalue(), format="png"))
+    display_object(widgets.VBox([widgets.HBox([box, button]), out]))

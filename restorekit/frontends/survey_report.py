@@ -1,0 +1,109 @@
+"""The survey report: how common each finding is, as tables and a static chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from restorekit.frontends.display import (
+    RESULT_MIME,
+    display_object,
+    install_error_display,
+    note,
+    show,
+)
+from restorekit.rules.findings import CODES
+from restorekit.sources import archive
+from restorekit.uids import read_uid_file
+
+
+def survey_report(
+    db: str | None = None,
+    *,
+    mous_file: str | None = None,
+    deep: bool = False,
+    ngas: str | None = None,
+    out_csv: str | None = None,
+    top: int = 20,
+) -> dict:
+    """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
+    from restorekit.survey import survey
+
+    install_error_display()
+    engine = archive.connect(db)
+    archive.check_archive(engine)
+    store = None
+    if deep:
+        from restorekit.sources.ngas import open_store
+
+        store = open_store(ngas)
+    mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
+    result = survey(engine, mouses, deep=deep, store=store)
+    note(
+        f"{len(result.table):,} MOUSes of {archive.describe(engine)} surveyed in "
+        f"{result.seconds:.2f} s with {result.round_trips} round trips "
+        f"({'manifests and scripts read' if deep else 'archive tables only'})."
+    )
+    if not deep:
+        needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
+        note(
+            "Archive tables only: the columns route, and restore_ebs and restore_sessions "
+            "where the product names alone cannot tell each EB's session, are left empty, and "
+            f"these findings are not looked for: {', '.join(needs_documents)}. Run with "
+            "deep=True to read the manifests and scripts."
+        )
+    if result.degraded:
+        note(
+            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
+            f"script could not be read (e.g. {result.degraded[0]})."
+        )
+    show(result.summary, caption="how common is each finding")
+    _chart(result.summary)
+    per_code = [
+        (code, len(ms), ", ".join(ms[:top]) + (" …" if len(ms) > top else ""))
+        for code in result.summary.code
+        if (ms := result.mouses_with(code))
+    ]
+    show(
+        pd.DataFrame(per_code, columns=["code", "MOUSes", "which (first ones)"]),
+        caption="MOUSes per finding",
+    )
+    show(result.table.head(top), caption=f"per-MOUS table (first {top} rows)")
+    if out_csv:
+        from restorekit.fsutil import atomic_write
+
+        atomic_write(Path(out_csv), result.table.to_csv(index=False))
+        note(f"per-MOUS table written to {out_csv}")
+    summary = {
+        "mouses": len(result.table),
+        "round_trips": result.round_trips,
+        "counts": dict(zip(result.summary.code, map(int, result.summary.mouses), strict=True)),
+    }
+    display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
+    return summary
+
+
+def _chart(summary: pd.DataFrame) -> None:
+    # An explicit Agg canvas: the user's kernel keeps its own matplotlib backend.
+    from IPython.display import Image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    found = summary[summary.mouses > 0].sort_values("share_percent")
+    if found.empty:
+        note("No finding occurs.")
+        return
+    colours = {"error": "#c0392b", "warning": "#e0a800", "info": "#2f6fb2"}
+    fig = Figure(figsize=(8, 0.35 * len(found) + 1))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.barh(found.code, found.share_percent, color=[colours[s] for s in found.severity])
+    ax.set_xlabel("share of MOUSes (%)")
+    ax.set_title("How common is each finding")
+    fig.tight_layout()
+    from io import BytesIO
+
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    display_object(Image(data=buffer.getvalue(), format="png"))
