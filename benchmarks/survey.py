@@ -24,7 +24,7 @@ CHILD = r"""
 import json, resource, sys, time
 from lxml import etree
 from restorekit.sources.archive import RoundTrips, connect
-from restorekit.survey import survey
+from restorekit.archive_survey import survey
 import sqlalchemy as sa
 from restorekit.sources import schema
 

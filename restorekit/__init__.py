@@ -30,8 +30,8 @@ _EXPORTS = {
     "PreparedRestore": "restore.prepare",
     "check_area": "restore.check",
     "CheckReport": "restore.check",
-    "survey": "survey",
-    "SurveyResult": "survey",
+    "survey": "archive_survey",
+    "SurveyResult": "archive_survey",
     "RestorePlan": "rules.plan",
     "Finding": "rules.findings",
     "SiteSettings": "settings",
@@ -62,6 +62,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use
     # ruff: noqa: F401
+    from restorekit.archive_survey import SurveyResult, survey
     from restorekit.errors import (
         ArchiveError,
         ConfigurationError,
@@ -82,4 +83,3 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
     from restorekit.rules.plan import RestorePlan
     from restorekit.settings import SiteSettings
     from restorekit.sources.archive import connect
-    from restorekit.survey import SurveyResult, survey

@@ -146,3 +146,14 @@ def test_errors_carry_what_they_concern(engine, demo, tmp_path):
             SEED_MOUS, tmp_path, engine=engine, settings=restorekit.SiteSettings(casa="other")
         )
     assert info.value.path.endswith("MOUS_uid___A001_X12a3_X80e") and info.value.mous == SEED_MOUS
+
+
+def test_public_names_stay_functions_after_their_modules_are_imported(demo):
+    import importlib
+
+    import restorekit
+
+    for name, module in restorekit._EXPORTS.items():
+        importlib.import_module(f"restorekit.{module}")
+        assert not isinstance(getattr(restorekit, name), type(restorekit)), name
+    assert restorekit.survey(restorekit.connect(demo.url)).table is not None

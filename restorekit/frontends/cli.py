@@ -215,9 +215,9 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
+    from restorekit.archive_survey import survey
     from restorekit.fsutil import atomic_write
     from restorekit.sources import archive
-    from restorekit.survey import survey
 
     engine = archive.connect(args.db, schema=args.schema)
     mouses = None

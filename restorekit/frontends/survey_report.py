@@ -28,7 +28,7 @@ def survey_report(
     top: int = 20,
 ) -> dict:
     """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from restorekit.survey import survey
+    from restorekit.archive_survey import survey
 
     install_error_display()
     engine = archive.connect(db)
