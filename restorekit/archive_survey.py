@@ -254,7 +254,7 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
     counts_known = ev.documents_read or all(r.manifest_session for r in calibrated)
     row = {
         "mous": plan.mous,
-        "project_code": plan.project.get("code"),
+        "project_code": plan.project.code,
         "ebs": len(plan.ebs),
         "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
         "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session or r.calapply),

@@ -262,7 +262,7 @@ def test_prepare_keeps_a_run_log_in_the_area(engine, demo, tmp_path, monkeypatch
         cut = True
 
         def stream(self, file_id, offset=0):
-            if self.cut and file_id.endswith("calapply.txt"):
+            if self.cut and file_id == "uid___A002_Xcf92df_X3453.ms.calapply.txt":
                 OnceCut.cut = False
                 raise TransientNgasError(f"transfer of {file_id} was cut")
             return super().stream(file_id, offset)

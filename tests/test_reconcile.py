@@ -115,9 +115,9 @@ def test_seed_curveball_is_explained(engine, demo):
     assert rows["uid://A002/Xce574d/Xa33e"].restore is False
     assert rows["uid://A002/Xcf92df/X3453"].manifest_session == "session_2"
     assert rows["uid://A002/Xcf92df/X3453"].in_restore_script
-    assert plan.project["code"] == "2017.1.01347.S"
-    assert plan.project["gous"] == "uid://A001/X12a3/X80d"
-    assert plan.project["sous"] == "uid://A001/X12a3/X80c"
+    assert plan.project.code == "2017.1.01347.S"
+    assert plan.project.gous == "uid://A001/X12a3/X80d"
+    assert plan.project.sous == "uid://A001/X12a3/X80c"
     assert plan.schedblock == "uid://A001/X12a3/X804"
     assert plan.sbstatus == "uid://A001/X12a3/X80f"
     assert plan.casa_generation == 5 and plan.fix_module == "recipes.almahelpers"

@@ -107,13 +107,13 @@ class RestoreNotebook:
         p = self.plan.project
         refs = pd.DataFrame(
             [
-                ("Project code", p.get("code")),
-                ("ObsProject uid", p.get("obs_project")),
-                ("ObsUnitSet partId", p.get("part_id")),
-                ("ProjectStatusRef", p.get("project_status")),
+                ("Project code", p.code),
+                ("ObsProject uid", p.obs_project),
+                ("ObsUnitSet partId", p.part_id),
+                ("ProjectStatusRef", p.project_status),
                 ("OUSStatusRef", self.mous),
-                ("GOUS", p.get("gous")),
-                ("SOUS", p.get("sous")),
+                ("GOUS", p.gous),
+                ("SOUS", p.sous),
                 ("SchedBlockRef", self.plan.schedblock),
                 ("SBStatusRef", self.plan.sbstatus),
             ],

@@ -32,14 +32,14 @@ class RestoreLayout:
             If the project code, SOUS or GOUS is missing or is not safe as a directory name.
         """
         project = plan.project
-        code = project.get("code")
+        code = project.code
         if not code or not _PROJECT_CODE.fullmatch(code):
             raise InputError(
                 f"project code {code!r} of {plan.mous} cannot name a directory; the archive "
                 "should hold a code like 2017.1.01347.S in ASA_PROJECT"
             )
         for key in ("gous", "sous"):
-            if not project.get(key):
+            if not getattr(project, key):
                 raise InputError(
                     f"the {key.upper()} of {plan.mous} is unknown (no parent in "
                     "OBS_UNIT_SET_STATUS and no ContainingObsUnitSetRef); cannot lay out the area"
@@ -47,8 +47,8 @@ class RestoreLayout:
         return cls(
             Path(root).resolve(),
             code,
-            parse_uid(project["sous"]).file,
-            parse_uid(project["gous"]).file,
+            parse_uid(project.sous).file,
+            parse_uid(project.gous).file,
             parse_uid(plan.mous).file,
         )
 

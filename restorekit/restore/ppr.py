@@ -89,8 +89,8 @@ def build_ppr(
     )
     project = plan.project
     summary = _sub(root, "ProjectSummary")
-    _sub(summary, "ProposalCode", project["code"])
-    _sub(summary, "ProposalTitle", project.get("title") or "Undefined")
+    _sub(summary, "ProposalCode", project.code)
+    _sub(summary, "ProposalTitle", project.title or "Undefined")
     _sub(summary, "Observatory", settings.observatory)
     _sub(summary, "Telescope", settings.telescope)
     _sub(summary, "ProcessingSite", settings.processing_site)
@@ -103,8 +103,8 @@ def build_ppr(
     _sub(
         structure,
         "ObsUnitSetRef",
-        entityId=project.get("obs_project"),
-        partId=project.get("part_id"),
+        entityId=project.obs_project,
+        partId=project.part_id,
         entityTypeName="ObsProject",
     )
     _sub(structure, "ObsUnitSetTitle", "Undefined")
@@ -112,7 +112,7 @@ def build_ppr(
     _sub(
         structure,
         "ProjectStatusRef",
-        entityId=project.get("project_status"),
+        entityId=project.project_status,
         entityTypeName="ProjectStatus",
         documentVersion="1",
     )

@@ -55,7 +55,7 @@ def restore_script(plan: RestorePlan, *, created: datetime | None = None) -> str
     vis = [parse_uid(eb).file for eb, _ in pairs]
     sessions = [name for _, name in pairs]
     lines = [
-        f"# Restore of MOUS {plan.mous} ({plan.project.get('code')}), written by restorekit "
+        f"# Restore of MOUS {plan.mous} ({plan.project.code}), written by restorekit "
         f"{__version__} on {created:%Y-%m-%d %H:%M} UTC.",
         f"# Task calls for pipeline {plan.release.describe() if plan.release else 'unknown'}.",
         "# Run from working/: casa --pipeline -c " + f"{parse_uid(plan.mous).file}.restore.py",

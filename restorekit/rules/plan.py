@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import pandas as pd
 
@@ -43,6 +44,28 @@ class EbRow:
     reason: str = ""
 
 
+Route = Literal["ppr", "script"]
+
+
+@dataclass(frozen=True)
+class ProjectRefs:
+    """The project and structure references of an MOUS: what the PPR's ``ProjectSummary`` and
+    ``ProjectStructure`` and the restore layout need, each from the first source that has it."""
+
+    code: str | None = None
+    title: str | None = None
+    pi: str | None = None
+    obs_project: str | None = None
+    part_id: str | None = None
+    project_status: str | None = None
+    ous_status: str | None = None
+    gous: str | None = None
+    sous: str | None = None
+    state: str | None = None
+    casa_version: str | None = None
+    pipeline_version: str | None = None
+
+
 @dataclass
 class RestorePlan:
     """What to restore for one MOUS and how.
@@ -73,7 +96,7 @@ class RestorePlan:
 
     mous: str
     restorable: bool
-    route: str | None
+    route: Route | None
     sessions: dict[str, list[str]]
     ebs: list[EbRow]
     findings: list[Finding]
@@ -86,7 +109,7 @@ class RestorePlan:
     schedblock_name: str | None = None
     fixes: list[FixCall] = field(default_factory=list)
     fix_module: str | None = None
-    project: dict[str, str | None] = field(default_factory=dict)
+    project: ProjectRefs = field(default_factory=ProjectRefs)
     delivered_task: str | None = None
     restore_parameters: dict[str, object] = field(default_factory=dict)
     import_task: str = "hifa_importdata"
@@ -138,7 +161,7 @@ class RestorePlan:
             "fix_module": self.fix_module,
             "product_names": self.product_names,
             "degraded": self.degraded,
-            "project": self.project,
+            "project": asdict(self.project),
             "ebs": [asdict(r) for r in self.ebs],
             "findings": [f.as_dict() for f in self.findings],
         }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from restorekit.evidence.gather import MISSING, Evidence, SchedBlock
 from restorekit.rules.findings import Finding
-from restorekit.rules.plan import EbRow, RestorePlan
+from restorekit.rules.plan import EbRow, ProjectRefs, RestorePlan
 from restorekit.rules.restorecall import restore_call
 from restorekit.sources.manifest import choose_manifest, product_name
 from restorekit.uids import uid_of_name, uid_of_vis
@@ -516,22 +516,22 @@ def _compare_restore_script(
         )
 
 
-def _project(ev: Evidence) -> dict[str, str | None]:
+def _project(ev: Evidence) -> ProjectRefs:
     refs = ev.ousstatus.refs if ev.ousstatus else {}
-    return {
-        "code": ev.project.get("code"),
-        "title": ev.project.get("title"),
-        "pi": ev.project.get("pi"),
-        "obs_project": ev.aqua_ous.get("obs_project")
+    return ProjectRefs(
+        code=ev.project.get("code"),
+        title=ev.project.get("title"),
+        pi=ev.project.get("pi"),
+        obs_project=ev.aqua_ous.get("obs_project")
         or ev.status.get("obs_project")
         or ev.project.get("uid")
         or refs.get("obs_project"),
-        "part_id": ev.aqua_ous.get("part_id") or ev.status.get("part_id") or refs.get("part_id"),
-        "project_status": ev.status.get("project_status") or refs.get("project_status"),
-        "ous_status": ev.mous,
-        "gous": ev.status.get("parent") or refs.get("containing_ous"),
-        "sous": ev.sous,
-        "state": ev.status.get("state") or refs.get("state"),
-        "casa_version": ev.manifest.casa_version if ev.manifest else None,
-        "pipeline_version": ev.manifest.pipeline_version if ev.manifest else None,
-    }
+        part_id=ev.aqua_ous.get("part_id") or ev.status.get("part_id") or refs.get("part_id"),
+        project_status=ev.status.get("project_status") or refs.get("project_status"),
+        ous_status=ev.mous,
+        gous=ev.status.get("parent") or refs.get("containing_ous"),
+        sous=ev.sous,
+        state=ev.status.get("state") or refs.get("state"),
+        casa_version=ev.manifest.casa_version if ev.manifest else None,
+        pipeline_version=ev.manifest.pipeline_version if ev.manifest else None,
+    )
