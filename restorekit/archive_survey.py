@@ -52,6 +52,8 @@ class SurveyResult:
     processes: int = 1
     worker_peak_mb: list[float] = field(default_factory=list)
     """Peak memory of each worker process (MB), when the survey forked workers."""
+    archive: str = ""
+    """The archive surveyed, safe to show."""
 
     @property
     def degraded(self) -> list[str]:
@@ -456,3 +458,27 @@ def survey(
         processes=len(worker_peaks) + 1,
         worker_peak_mb=worker_peaks,
     )
+
+
+def survey_of(
+    db: str | None = None,
+    *,
+    schema: str | None = None,
+    mous_file: str | None = None,
+    deep: bool = False,
+    ngas: str | None = None,
+    jobs: int = 8,
+) -> SurveyResult:
+    """:func:`survey` from settings as the front ends have them: an archive URL, a file of MOUS
+    uids, an NGAS location when ``deep``. One place for the CLI and the survey notebook."""
+    from restorekit.sources.archive import check_archive, connect, describe
+    from restorekit.sources.ngas import open_store
+    from restorekit.uids import read_uid_file
+
+    engine = connect(db, schema=schema)
+    check_archive(engine)
+    mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
+    store = open_store(ngas) if deep else None
+    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs)
+    result.archive = describe(engine)
+    return result

@@ -74,19 +74,13 @@ def test_check_options(record):
     assert calls == [(("AREA",), {"rawdata": True})]
 
 
-def test_survey_options(record, monkeypatch, tmp_path):
-    monkeypatch.setattr(
-        "restorekit.sources.archive.connect", lambda url, schema=None: (url, schema)
-    )
-    monkeypatch.setattr("restorekit.sources.ngas.open_store", lambda ngas: ("store", ngas))
-    listing = tmp_path / "mouses.txt"
-    listing.write_text(f"{SEED_MOUS}\n")
-    calls = record("restorekit.archive_survey.survey")
-    run("survey", "--db", "D", "--schema", "S", "--mous-file", str(listing), "--deep",
+def test_survey_options(record):
+    calls = record("restorekit.archive_survey.survey_of")
+    run("survey", "--db", "D", "--schema", "S", "--mous-file", "m.txt", "--deep",
         "--ngas", "N", "--jobs", "3")
     (args, kwargs), = calls
-    assert args == (("D", "S"), [SEED_MOUS])
-    assert kwargs == {"deep": True, "store": ("store", "N"), "jobs": 3}
+    assert args == ("D",)
+    assert kwargs == {"schema": "S", "mous_file": "m.txt", "deep": True, "ngas": "N", "jobs": 3}
 
 
 def test_run_options(record):

@@ -215,22 +215,17 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
-    from restorekit.archive_survey import survey
+    from restorekit.archive_survey import survey_of
     from restorekit.fsutil import atomic_write
-    from restorekit.sources import archive
 
-    engine = archive.connect(args.db, schema=args.schema)
-    mouses = None
-    if args.mous_file:
-        from restorekit.uids import read_uid_file
-
-        mouses = read_uid_file(args.mous_file, what="MOUS uid")
-    store = None
-    if args.deep:
-        from restorekit.sources.ngas import open_store
-
-        store = open_store(args.ngas)
-    result = survey(engine, mouses, deep=args.deep, store=store, jobs=args.jobs)
+    result = survey_of(
+        args.db,
+        schema=args.schema,
+        mous_file=args.mous_file,
+        deep=args.deep,
+        ngas=args.ngas,
+        jobs=args.jobs,
+    )
     print(
         f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
         f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "

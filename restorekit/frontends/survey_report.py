@@ -14,13 +14,12 @@ from restorekit.frontends.display import (
     show,
 )
 from restorekit.rules.findings import CODES
-from restorekit.sources import archive
-from restorekit.uids import read_uid_file
 
 
 def survey_report(
     db: str | None = None,
     *,
+    schema: str | None = None,
     mous_file: str | None = None,
     deep: bool = False,
     ngas: str | None = None,
@@ -28,20 +27,12 @@ def survey_report(
     top: int = 20,
 ) -> dict:
     """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from restorekit.archive_survey import survey
+    from restorekit.archive_survey import survey_of
 
     install_error_display()
-    engine = archive.connect(db)
-    archive.check_archive(engine)
-    store = None
-    if deep:
-        from restorekit.sources.ngas import open_store
-
-        store = open_store(ngas)
-    mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
-    result = survey(engine, mouses, deep=deep, store=store)
+    result = survey_of(db, schema=schema, mous_file=mous_file, deep=deep, ngas=ngas)
     note(
-        f"{len(result.table):,} MOUSes of {archive.describe(engine)} surveyed in "
+        f"{len(result.table):,} MOUSes of {result.archive} surveyed in "
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )

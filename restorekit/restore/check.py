@@ -26,7 +26,7 @@ from pathlib import Path
 from restorekit.errors import DocumentError, InputError, NgasError
 from restorekit.fsutil import atomic_write
 from restorekit.restore.ppr import PprReading, read_ppr
-from restorekit.sources.manifest import Manifest, parse_manifest
+from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest
 from restorekit.sources.ngas import check_file_id
 from restorekit.sources.scripts import parse_script
 
@@ -199,7 +199,7 @@ class _Checker:
 
     def _manifest(self) -> Manifest | None:
         names = [p.name for p in self.products.glob("*pipeline_manifest.xml")]
-        chosen = self.manifest_name = _pipeline_manifest_choice(names)
+        chosen = self.manifest_name = choose_manifest(names)
         if chosen is None:
             self.problem("products/", "no *pipeline_manifest.xml: hifa_restoredata needs one")
             return None
@@ -390,16 +390,6 @@ class _Checker:
                 self.problem(
                     f"rawdata/{name}", f"missing, and export_rawdata.sh does not write it ({eb})"
                 )
-
-
-def _pipeline_manifest_choice(names: list[str]) -> str | None:
-    """The pipeline's own pick: any match if only one; else ``*cal*`` ones if fewer."""
-    names = sorted(names)
-    if len(names) > 1:
-        cal = [n for n in names if "cal" in n[: -len("pipeline_manifest.xml")]]
-        if 0 < len(cal) < len(names):
-            names = cal
-    return names[0] if names else None
 
 
 CALAPPLY_KEYS = (

@@ -19,8 +19,9 @@ from lxml import etree
 from restorekit.errors import PprCheckError
 from restorekit.restore.layout import RestoreLayout
 from restorekit.rules.plan import RestorePlan
-from restorekit.rules.reconcile import SESSION_LIMIT, session_number
+from restorekit.rules.reconcile import SESSION_LIMIT
 from restorekit.settings import SiteSettings
+from restorekit.sources.manifest import session_number
 from restorekit.sources.xmlsafe import local, parse_xml
 from restorekit.uids import parse_uid
 

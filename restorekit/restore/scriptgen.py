@@ -12,9 +12,10 @@ from restorekit.errors import InputError
 from restorekit.restore.layout import RestoreLayout
 from restorekit.rules.plan import RestorePlan
 from restorekit.settings import SiteSettings
+from restorekit.sources.scripts import FIX_MARK as DELIVERED_FIX_MARK
 from restorekit.uids import parse_uid
 
-FIX_MARK = "# SACM/JAO - Fixes"
+FIX_MARK = f"# {DELIVERED_FIX_MARK}"
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 

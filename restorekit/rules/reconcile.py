@@ -6,7 +6,6 @@ feed it directly, and the survey runs the very same rules over many MOUSes.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from restorekit.evidence.gather import MISSING, Evidence, SchedBlock
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow, ProjectRefs, RestorePlan
 from restorekit.rules.restorecall import restore_call
-from restorekit.sources.manifest import choose_manifest, product_name
+from restorekit.sources.manifest import choose_manifest, product_name, session_number
 from restorekit.uids import uid_of_name, uid_of_vis
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
@@ -28,14 +27,6 @@ _EB_PRODUCT = re.compile(
     r"^(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
 )
-
-
-@functools.lru_cache(maxsize=1024)
-def session_number(name: str | None) -> int | None:
-    """``session_4`` -> 4; anything else -> ``None``."""
-    if name and name.startswith("session_") and name[8:].isdigit():
-        return int(name[8:])
-    return None
 
 
 

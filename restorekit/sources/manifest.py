@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -32,8 +33,7 @@ class ManifestSession:
     @property
     def number(self) -> int | None:
         """``session_2`` -> 2; ``None`` for a name without a number (``default``)."""
-        head, _, tail = self.name.rpartition("_")
-        return int(tail) if head == "session" and tail.isdigit() else None
+        return session_number(self.name)
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,14 @@ class Manifest:
             for a in s.asdms
         ]
         return pd.DataFrame(rows, columns=["asdm", "session", "finalflags", "applycmds"])
+
+
+@functools.lru_cache(maxsize=1024)
+def session_number(name: str | None) -> int | None:
+    """``session_4`` -> 4; anything else -> ``None``."""
+    if name and name.startswith("session_") and name[8:].isdigit():
+        return int(name[8:])
+    return None
 
 
 MEMBER = "member."
