@@ -93,26 +93,25 @@ class LocalNgas:
     def _path(self, file_id: str) -> Path:
         return self.directory / check_file_id(file_id)
 
+    def _missing(self, file_id: str) -> NgasError:
+        return NgasError(
+            f"{file_id} is not in the NGAS store {self.location}",
+            file_id=file_id,
+            path=self.location,
+        )
+
     def read_bytes(self, file_id: str) -> bytes:
         try:
             return self._path(file_id).read_bytes()
         except FileNotFoundError:
-            raise NgasError(
-                f"{file_id} is not in the NGAS store {self.location}",
-                file_id=file_id,
-                path=self.location,
-            ) from None
+            raise self._missing(file_id) from None
 
     def stream(self, file_id: str, offset: int = 0) -> tuple[Iterator[bytes], int | None, bool]:
         path = self._path(file_id)
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise NgasError(
-                f"{file_id} is not in the NGAS store {self.location}",
-                file_id=file_id,
-                path=self.location,
-            ) from None
+            raise self._missing(file_id) from None
 
         def chunks() -> Iterator[bytes]:
             with path.open("rb") as handle:
