@@ -22,20 +22,24 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from restorekit.evidence.bulk import ArchiveIndex, iter_evidence
+from restorekit.evidence.bulk import iter_evidence, stream_archive
 from restorekit.evidence.gather import Evidence, read_documents
 from restorekit.rules.findings import CODES, SEVERITY_ORDER
 from restorekit.rules.plan import RestorePlan
 from restorekit.rules.reconcile import reconcile
-from restorekit.sources import schema
-from restorekit.sources.archive import RoundTrips, translate_errors
+from restorekit.sources.archive import RoundTrips
+from restorekit.sources.bulk_queries import (
+    IN_LIST_LIMIT,
+    Bounds,
+    partition_bounds,
+    read_tables,
+)
 from restorekit.sources.ngas import NgasStore
 from restorekit.uids import parse_uid
 
-IN_LIST_LIMIT = 1000
+__all__ = ["IN_LIST_LIMIT", "SurveyResult", "survey", "survey_codes", "survey_of"]
 WHOLE_TABLE_THRESHOLD = 5000
 """Above this many MOUSes, whole tables are read and filtered in memory."""
 
@@ -73,177 +77,6 @@ class SurveyResult:
 def survey_codes(deep: bool) -> list[str]:
     """The finding codes a survey reports: all with ``deep``, else those the tables show."""
     return [c.name for c in CODES.values() if deep or c.from_database]
-
-
-def _select(table: sa.Table) -> sa.Select:
-    return sa.select(*table.columns)
-
-
-def _fetch(conn, stmt, **params) -> list[tuple]:
-    return [tuple(r) for r in conn.execute(stmt, params)]
-
-
-def _stream(conn, stmt, batch: int = 20_000) -> Iterator[list[tuple]]:
-    """Rows as plain tuples straight from the driver's cursor, a batch at a time: no
-    per-row SQLAlchemy objects, so reading costs what the raw floor costs."""
-    result = conn.execute(stmt)
-    try:
-        while rows := result.cursor.fetchmany(batch):
-            yield rows
-    finally:
-        result.close()
-
-
-def _text(value):
-    return value.read() if hasattr(value, "read") else value  # an Oracle CLOB as a LOB
-
-
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), IN_LIST_LIMIT):
-        yield list(values[start : start + IN_LIST_LIMIT])
-
-
-STREAMED_TABLES = (
-    "asa_project",
-    "asa_product_files",
-    "aqua_ous",
-    "aqua_execblock",
-    "sched_block_status",
-)
-
-
-Bounds = tuple[str | None, str | None]
-
-
-def partition_bounds(engine: Engine, parts: int) -> list[Bounds]:
-    """Split the MOUS uids of ASA_SCIENCE into ``parts`` ranges of equal size (one query)."""
-    column = schema.asa_science.c.member_ouss_id
-    with translate_errors(engine), engine.connect() as conn:
-        mouses = [r[0] for r in conn.execute(sa.select(column).distinct().order_by(column))]
-    cuts = [mouses[len(mouses) * k // parts] for k in range(1, parts) if mouses]
-    edges = [None, *cuts, None] if len(cuts) == parts - 1 else [None, None]
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def _within(column: sa.Column, bounds: Bounds) -> list:
-    low, high = bounds
-    conditions = []
-    if low is not None:
-        conditions.append(column >= sa.literal(low, sa.String))
-    if high is not None:
-        conditions.append(column < sa.literal(high, sa.String))
-    return conditions
-
-
-def _partition_filter(index: ArchiveIndex, wanted: set[str]):
-    """Keep only the SchedBlock and EB rows a worker's MOUSes need (those tables have no MOUS
-    column to bound in SQL), so that workers split the memory too."""
-    ebs = {r[0] for rows in index.science.values() for r in rows}
-    schedblocks = {r[2] for rows in index.science.values() for r in rows if r[2]}
-
-    def keep(table: str, rows: list[tuple]) -> list[tuple]:
-        if table == "sched_block_status":
-            kept = [r for r in rows if r[3] in wanted or r[1] in schedblocks]
-            schedblocks.update(r[1] for r in kept)
-            return kept
-        if table == "aqua_execblock":
-            return [r for r in rows if r[0] in ebs or r[1] in schedblocks]
-        return rows
-
-    return keep
-
-
-def stream_archive(engine: Engine, bounds: Bounds = (None, None)) -> Iterator[Evidence]:
-    """The evidence of every MOUS in ASA_SCIENCE, reading each table once, in batches.
-
-    Eight statements in all: one per table, and the OUSStatus table twice (its small columns
-    first, then the XML, which is parsed and dropped MOUS by MOUS so that the documents of
-    the whole archive are never in memory together). With ``bounds`` (low, high) only the
-    MOUSes whose uid falls in ``[low, high)`` are read, so that workers share the load.
-    """
-    index = ArchiveIndex()
-    status = schema.obs_unit_set_status
-    bounded = bounds != (None, None)
-    with translate_errors(engine), engine.connect() as conn:
-        science = schema.asa_science.c
-        distinct = (
-            sa.select(
-                science.member_ouss_id,
-                science.asdm_uid,
-                science.project_uid,
-                science.schedblock_uid,
-                science.schedblock_name,
-            )
-            .where(*_within(science.member_ouss_id, bounds))
-            .distinct()
-        )
-        for rows in _stream(conn, distinct):
-            index.add_science(rows)
-        wanted = set(index.science)
-        keep = _partition_filter(index, wanted) if bounded else None
-        for name in STREAMED_TABLES:
-            table = schema.metadata.tables[name]
-            stmt = _select(table)
-            if name in ("asa_product_files", "aqua_ous"):
-                stmt = stmt.where(*_within(table.columns[0], bounds))
-            for rows in _stream(conn, stmt):
-                index.add(name, keep(name, rows) if keep else rows)
-        meta = sa.select(*[c for c in status.columns if c.name != "xml"])
-        for rows in _stream(conn, meta):
-            index.add("obs_unit_set_status", rows, keep_xml=False)
-        documents = sa.select(status.c.status_entity_id, status.c.xml).where(
-            status.c.xml.is_not(None), *_within(status.c.status_entity_id, bounds)
-        )
-        for rows in _stream(conn, documents, batch=2_000):  # a few MB of XML at a time
-            for uid, xml in rows:
-                if uid in wanted:
-                    wanted.discard(uid)
-                    yield index.evidence(uid, _text(xml))
-    for uid in sorted(wanted):
-        yield index.evidence(uid, None)
-
-
-def read_tables(engine: Engine, mouses: Sequence[str]) -> dict[str, list[tuple]]:
-    """The rows a survey of ``mouses`` needs, by IN-lists of at most 1000 uids.
-
-    The number of statements grows only with ``len(mouses) / 1000``.
-    """
-    t = schema
-    ids = sa.bindparam("ids", expanding=True)
-    rows: dict[str, list[tuple]] = {name: [] for name in schema.metadata.tables}
-    with translate_errors(engine), engine.connect() as conn:
-
-        def read(table: sa.Table, column: sa.Column, values: Iterable[str]) -> None:
-            for chunk in _chunks(sorted(values)):
-                rows[table.name] += _fetch(conn, _select(table).where(column.in_(ids)), ids=chunk)
-
-        read(t.asa_science, t.asa_science.c.member_ouss_id, mouses)
-        read(t.asa_product_files, t.asa_product_files.c.asa_mous_uid, mouses)
-        read(t.aqua_ous, t.aqua_ous.c.ous_status_entity_id, mouses)
-        read(t.obs_unit_set_status, t.obs_unit_set_status.c.status_entity_id, mouses)
-        read(t.sched_block_status, t.sched_block_status.c.parent_obs_unit_set_status_id, mouses)
-        science = rows["asa_science"]
-        read(t.asa_project, t.asa_project.c.project_uid, {r[4] for r in science})
-        read(
-            t.sched_block_status,
-            t.sched_block_status.c.domain_entity_id,
-            {r[5] for r in science if r[5]} - {r[1] for r in rows["sched_block_status"]},
-        )
-        read(
-            t.obs_unit_set_status,
-            t.obs_unit_set_status.c.status_entity_id,
-            {r[3] for r in rows["obs_unit_set_status"] if r[3]} - set(mouses),
-        )
-        read(t.aqua_execblock, t.aqua_execblock.c.execblockuid, {r[1] for r in science})
-        read(
-            t.aqua_execblock,
-            t.aqua_execblock.c.schedblockuid,
-            {r[5] for r in science if r[5]} | {r[1] for r in rows["sched_block_status"]},
-        )
-    rows["aqua_execblock"] = list(dict.fromkeys(rows["aqua_execblock"]))
-    rows["sched_block_status"] = list(dict.fromkeys(rows["sched_block_status"]))
-    rows["obs_unit_set_status"] = [tuple(map(_text, r)) for r in rows["obs_unit_set_status"]]
-    return rows
 
 
 def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:

@@ -14,7 +14,20 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
 from restorekit.evidence.gather import Evidence, SchedBlock, read_ousstatus
+from restorekit.sources import schema
+from restorekit.sources.archive import translate_errors
+from restorekit.sources.bulk_queries import (
+    STREAMED_TABLES,
+    Bounds,
+    lob_text,
+    select_all,
+    stream_rows,
+    within_bounds,
+)
 from restorekit.sources.manifest import choose_manifest
 
 Rows = Mapping[str, Sequence[tuple]]
@@ -158,3 +171,71 @@ def iter_evidence(rows: Rows, mouses: Iterable[str] | None = None) -> Iterator[E
 def evidence_from_rows(rows: Rows, mouses: Iterable[str] | None = None) -> dict[str, Evidence]:
     """The evidence of every MOUS in ``mouses`` (default: all in ASA_SCIENCE)."""
     return {ev.mous: ev for ev in iter_evidence(rows, mouses)}
+
+
+def _partition_filter(index: ArchiveIndex, wanted: set[str]):
+    """Keep only the SchedBlock and EB rows a worker's MOUSes need (those tables have no MOUS
+    column to bound in SQL), so that workers split the memory too."""
+    ebs = {r[0] for rows in index.science.values() for r in rows}
+    schedblocks = {r[2] for rows in index.science.values() for r in rows if r[2]}
+
+    def keep(table: str, rows: list[tuple]) -> list[tuple]:
+        if table == "sched_block_status":
+            kept = [r for r in rows if r[3] in wanted or r[1] in schedblocks]
+            schedblocks.update(r[1] for r in kept)
+            return kept
+        if table == "aqua_execblock":
+            return [r for r in rows if r[0] in ebs or r[1] in schedblocks]
+        return rows
+
+    return keep
+
+
+def stream_archive(engine: Engine, bounds: Bounds = (None, None)) -> Iterator[Evidence]:
+    """The evidence of every MOUS in ASA_SCIENCE, reading each table once, in batches.
+
+    Eight statements in all: one per table, and the OUSStatus table twice (its small columns
+    first, then the XML, which is parsed and dropped MOUS by MOUS so that the documents of
+    the whole archive are never in memory together). With ``bounds`` (low, high) only the
+    MOUSes whose uid falls in ``[low, high)`` are read, so that workers share the load.
+    """
+    index = ArchiveIndex()
+    status = schema.obs_unit_set_status
+    bounded = bounds != (None, None)
+    with translate_errors(engine), engine.connect() as conn:
+        science = schema.asa_science.c
+        distinct = (
+            sa.select(
+                science.member_ouss_id,
+                science.asdm_uid,
+                science.project_uid,
+                science.schedblock_uid,
+                science.schedblock_name,
+            )
+            .where(*within_bounds(science.member_ouss_id, bounds))
+            .distinct()
+        )
+        for rows in stream_rows(conn, distinct):
+            index.add_science(rows)
+        wanted = set(index.science)
+        keep = _partition_filter(index, wanted) if bounded else None
+        for name in STREAMED_TABLES:
+            table = schema.metadata.tables[name]
+            stmt = select_all(table)
+            if name in ("asa_product_files", "aqua_ous"):
+                stmt = stmt.where(*within_bounds(table.columns[0], bounds))
+            for rows in stream_rows(conn, stmt):
+                index.add(name, keep(name, rows) if keep else rows)
+        meta = sa.select(*[c for c in status.columns if c.name != "xml"])
+        for rows in stream_rows(conn, meta):
+            index.add("obs_unit_set_status", rows, keep_xml=False)
+        documents = sa.select(status.c.status_entity_id, status.c.xml).where(
+            status.c.xml.is_not(None), *within_bounds(status.c.status_entity_id, bounds)
+        )
+        for rows in stream_rows(conn, documents, batch=2_000):  # a few MB of XML at a time
+            for uid, xml in rows:
+                if uid in wanted:
+                    wanted.discard(uid)
+                    yield index.evidence(uid, lob_text(xml))
+    for uid in sorted(wanted):
+        yield index.evidence(uid, None)

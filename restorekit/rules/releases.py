@@ -128,6 +128,7 @@ def _covered(key: VersionKey) -> bool:
     return key[:3] <= tags_until[:3]
 
 
+@functools.lru_cache(maxsize=4096)
 def for_version(version: str, *, basis: str = "manifest") -> Release | None:
     """The release of a version string, or ``None`` when it is not a pipeline version."""
     key = version_key(version)
@@ -141,14 +142,23 @@ def for_version(version: str, *, basis: str = "manifest") -> Release | None:
 def for_date(date: str) -> Release | None:
     """The release in force on ``date`` (``YYYY-MM-DD...``): for deliveries whose manifest
     names no version (those written before August 2018)."""
+    days, newest = _by_date()
+    i = bisect.bisect_right(days, date[:10])
+    return Release(None, newest[i - 1], "observing date", True) if i else None
+
+
+@functools.cache
+def _by_date() -> tuple[list[str], list[Epoch]]:
+    """Epoch dates in order, and for each, the newest release published by then (tags of
+    several series interleave in time; the newest series wins)."""
     _, table, _, _ = _table()
-    day = date[:10]
-    earlier = [e for e in table if e.date <= day]
-    if not earlier:
-        return None
-    # Tags of several series interleave in time; the newest series released by then wins.
-    epoch = max(earlier, key=lambda e: version_key(e.start))  # type: ignore[arg-type, return-value]
-    return Release(None, epoch, "observing date", True)
+    days, newest, best = [], [], None
+    for epoch in sorted(table, key=lambda e: e.date):
+        if best is None or version_key(epoch.start) > version_key(best.start):  # type: ignore[operator]
+            best = epoch
+        days.append(epoch.date)
+        newest.append(best)
+    return days, newest
 
 
 def restore_task_for(task: str, release: Release) -> str | None:
