@@ -6,199 +6,23 @@ feed it directly, and the survey runs the very same rules over many MOUSes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from restorekit.evidence.gather import MISSING, Evidence, SchedBlock
+from restorekit.evidence.gather import Evidence, SchedBlock
+from restorekit.rules.calibrated import calibrated_from_manifest, calibrated_from_products
 from restorekit.rules.findings import Finding
-from restorekit.rules.plan import EbRow, ProjectRefs, RestorePlan
+from restorekit.rules.plan import EbRow, RestorePlan
 from restorekit.rules.restorecall import restore_call
+from restorekit.rules.structure import check_ousstatus, choose_schedblock, project_refs
 from restorekit.sources.manifest import choose_manifest, product_name, session_number
 from restorekit.uids import uid_of_name, uid_of_vis
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
-RULED_OUT_SB_STATES = {"Deleted", "Broken"}
-SB_STATE_RANK = {"FullyObserved": 0, "Running": 1, "Ready": 1, "Suspended": 2}
-_CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
 SESSION_LIMIT = 1000
 """No MOUS has this many sessions: a higher number is a broken document, never a PPR size."""
-_EB_PRODUCT = re.compile(
-    r"^(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
-    r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
-)
 
 
-
-
-def choose_schedblock(
-    schedblocks: list[SchedBlock], eb_schedblock: dict[str, str | None]
-) -> tuple[SchedBlock | None, Finding | None]:
-    """Pick the SchedBlock for the PPR: not Deleted or Broken, best state, most EBs."""
-    if not schedblocks:
-        return None, None
-    if len(schedblocks) == 1:
-        return schedblocks[0], None
-    counts: dict[str | None, int] = {}
-    for sb in eb_schedblock.values():
-        counts[sb] = counts.get(sb, 0) + 1
-    usable = [sb for sb in schedblocks if sb.state not in RULED_OUT_SB_STATES] or schedblocks
-
-    def rank(sb: SchedBlock) -> tuple[int, int, str]:
-        return (SB_STATE_RANK.get(sb.state or "", 3), -counts.get(sb.uid, 0), sb.uid)
-
-    ranked = sorted(usable, key=rank)
-    chosen = ranked[0]
-    listing = ", ".join(f"{sb.uid} ({sb.state or 'no state'})" for sb in schedblocks)
-    if len(ranked) > 1 and rank(ranked[1])[:2] == rank(chosen)[:2]:
-        return chosen, Finding(
-            "SCHEDBLOCK_AMBIGUOUS",
-            f"EBs name {len(schedblocks)} SchedBlocks ({listing}) and neither state nor EB "
-            f"count decides; {chosen.uid} is used; check which SchedBlock the PPR should name",
-        )
-    others = sorted({sb.state or "no state" for sb in schedblocks} - {chosen.state})
-    why = (
-        f"the others are {', '.join(others)}"
-        if len(usable) < len(schedblocks) or chosen.state != ranked[-1].state
-        else "it has the most EBs"
-    )
-    return chosen, Finding(
-        "MULTIPLE_SCHEDBLOCKS",
-        f"EBs name {len(schedblocks)} SchedBlocks: {listing}; {chosen.uid} "
-        f"({chosen.state}) is used because {why}",
-    )
-
-
-def _check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
-    xml = ev.ousstatus
-    if xml is None:
-        if ev.ousstatus_problem == MISSING:
-            findings.append(
-                Finding(
-                    "OUSSTATUS_MISSING",
-                    "the archive holds no OUSStatus XML for this MOUS, so EB-to-session mapping "
-                    "comes from the manifest and product list alone",
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    "OUSSTATUS_MALFORMED",
-                    f"{ev.ousstatus_problem}; EB-to-session mapping comes from the manifest and "
-                    "product list alone",
-                )
-            )
-        return
-    in_xml = set(xml.session_of())
-    known = set(ev.science_ebs) | set(ev.qa0)
-    for eb in ev.science_ebs:
-        if eb not in in_xml:
-            findings.append(
-                Finding(
-                    "OUSSTATUS_EB_MISMATCH",
-                    f"EB {eb} is in ASA_SCIENCE but in no OUSStatus session",
-                    eb,
-                )
-            )
-    for eb in sorted(in_xml - known):
-        findings.append(
-            Finding(
-                "OUSSTATUS_EB_MISMATCH",
-                f"EB {eb} is in an OUSStatus session but the archive has no other record of it",
-                eb,
-            )
-        )
-    statuses = {sb.status_uid for sb in ev.schedblocks if sb.status_uid}
-    refs = [xml.refs.get("sbstatus")] + [s.sbstatus_ref for s in xml.sessions]
-    wrong = sorted({r for r in refs if r and statuses and r not in statuses})
-    if wrong:
-        findings.append(
-            Finding(
-                "OUSSTATUS_SBSTATUS_MISMATCH",
-                f"OUSStatus names SBStatus {', '.join(wrong)}, but the archive's SBStatus for this "
-                f"MOUS is {', '.join(sorted(statuses))}",
-            )
-        )
-    pairs = [
-        ("ProjectStatusRef", xml.refs.get("project_status"), ev.status.get("project_status")),
-        ("ObsUnitSetRef", xml.refs.get("obs_project"), ev.aqua_ous.get("obs_project")),
-        ("ObsUnitSetRef partId", xml.refs.get("part_id"), ev.aqua_ous.get("part_id")),
-        ("ContainingObsUnitSetRef", xml.refs.get("containing_ous"), ev.status.get("parent")),
-        ("OUSStatusEntity", xml.refs.get("ous_status"), ev.mous),
-    ]
-    for what, in_doc, in_db in pairs:
-        if in_doc and in_db and in_doc != in_db:
-            findings.append(
-                Finding(
-                    "OUSSTATUS_REFS_MISMATCH",
-                    f"OUSStatus {what} is {in_doc} but the archive says {in_db}",
-                )
-            )
-
-
-def _calibrated_from_manifest(
-    ev: Evidence, names: dict[str, str]
-) -> list[tuple[str, str, list[str]]]:
-    """``(eb file name, session name, missing product files)`` from the manifest; ``names``
-    gets manifest name -> archive name for each product the two name differently."""
-
-    def missing(name: str | None) -> bool:
-        found = product_name(name, ev.products) if name else None
-        if found and found != name:
-            names[name] = found  # type: ignore[index]
-        return found is None
-
-    out = []
-    for session in ev.manifest.sessions:  # type: ignore[union-attr]
-        caltables_missing = (
-            [session.caltables or f"the caltables of {session.name}"]
-            if missing(session.caltables)
-            else []
-        )
-        for asdm in session.asdms:
-            lacking = [f for f in (asdm.applycmds, asdm.finalflags) if f and missing(f)]
-            out.append((asdm.name, session.name, caltables_missing + lacking))
-    return out
-
-
-def _calibrated_from_products(
-    ev: Evidence, session_of: dict[str, int], findings: list[Finding]
-) -> list[tuple[str, str | None, list[str]]]:
-    """The same, inferred from product file names when no manifest could be read."""
-    found: set[str] = set()
-    kinds: dict[str, set[str]] = {}
-    for name in ev.products:
-        # Cheap suffix tests first: the survey runs this over every product of the archive.
-        if name.endswith("caltables.tgz"):
-            if m := _CALTABLES.search(name):
-                found.add(m.group(1))
-        elif name.endswith(("calapply.txt", "flagversions.tgz")):
-            if m := _EB_PRODUCT.match(name):
-                kinds.setdefault(m.group(1), set()).add(m.group(2))
-    sessions = sorted(found, key=lambda s: (session_number(s) is None, session_number(s) or 0))
-    ordinals = {eb: session_of.get(uid_of_name(eb)) for eb in kinds}
-    out = []
-    for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
-        ordinal = ordinals[eb]
-        guess = f"session_{ordinal}" if ordinal else None
-        if guess not in sessions:
-            guess = sessions[0] if len(sessions) == 1 else None
-        missing = [
-            f"{eb}.ms.{k}" for k in ("calapply.txt", "flagversions.tgz") if k not in kinds[eb]
-        ]
-        out.append((eb, guess, missing))
-    if session_of and sessions and all(session_number(s) for s in sessions):
-        expected = {f"session_{n}" for n in ordinals.values() if n}
-        if expected and expected != set(sessions):
-            findings.append(
-                Finding(
-                    "SESSION_NUMBER_MISMATCH",
-                    f"the products hold caltables for {', '.join(sessions)}, but OUSStatus puts "
-                    f"the calibrated EBs in {', '.join(sorted(expected))}; the manifest's names "
-                    "are what the restore must use",
-                )
-            )
-    return out
 
 
 def _total_power(ev: Evidence) -> bool:
@@ -384,7 +208,7 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
             "the MOUS has no calibration products in NGAS: it was not pipeline-calibrated "
             "(or its products were not archived), so there is nothing to restore",
         )
-    _check_ousstatus(ev, ctx.findings)
+    check_ousstatus(ev, ctx.findings)
     manifest_name = ev.manifest_name or choose_manifest(ev.products)
     if calibrated and manifest_name is None:
         ctx.add(
@@ -394,7 +218,7 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
     names: dict[str, str] = {}
     if ev.manifest is not None:
         ctx.source = "manifest"
-        calibrated_ebs = _calibrated_from_manifest(ev, names)
+        calibrated_ebs = calibrated_from_manifest(ev, names)
         if names:
             ctx.add(
                 "PRODUCT_NAME_MAPPED",
@@ -411,7 +235,7 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
                 "inferred from the product list",
             )
         calibrated_ebs = (
-            _calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
+            calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
         )
     total_power = _total_power(ev)
     if total_power:
@@ -462,7 +286,7 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
         schedblock_name=schedblock.name if schedblock else None,
         fixes=call.fixes,
         fix_module=call.fix_module,
-        project=_project(ev),
+        project=project_refs(ev),
         delivered_task=call.delivered_task,
         restore_parameters=call.parameters,
         import_task=call.import_task,
@@ -505,24 +329,3 @@ def _compare_restore_script(
                 + "; ".join(p for p in parts if p),
             )
         )
-
-
-def _project(ev: Evidence) -> ProjectRefs:
-    refs = ev.ousstatus.refs if ev.ousstatus else {}
-    return ProjectRefs(
-        code=ev.project.get("code"),
-        title=ev.project.get("title"),
-        pi=ev.project.get("pi"),
-        obs_project=ev.aqua_ous.get("obs_project")
-        or ev.status.get("obs_project")
-        or ev.project.get("uid")
-        or refs.get("obs_project"),
-        part_id=ev.aqua_ous.get("part_id") or ev.status.get("part_id") or refs.get("part_id"),
-        project_status=ev.status.get("project_status") or refs.get("project_status"),
-        ous_status=ev.mous,
-        gous=ev.status.get("parent") or refs.get("containing_ous"),
-        sous=ev.sous,
-        state=ev.status.get("state") or refs.get("state"),
-        casa_version=ev.manifest.casa_version if ev.manifest else None,
-        pipeline_version=ev.manifest.pipeline_version if ev.manifest else None,
-    )
