@@ -448,7 +448,7 @@ def test_user_mistakes_are_one_line_errors(cli, demo, tmp_path):
 def test_control_characters_in_tables_are_shown_escaped():
     import pandas as pd
 
-    from restorekit.frontends.cli import format_table
+    from restorekit.frontends.render import format_table
 
     text = format_table(pd.DataFrame({"title": ["evil\x1b[2J\x07"], "n": [1]}))
     assert "\x1b" not in text and "\x07" not in text and "\\x1b[2J\\x07" in text

@@ -1,0 +1,289 @@
+"""The commands of the ``restorekit`` command line: each parses nothing, builds the
+configuration from its arguments, calls one library function and renders the result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from restorekit.errors import InputError
+from restorekit.frontends.render import format_table, print_plan
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from restorekit.sources import archive, queries
+
+    engine = archive.connect(args.db, schema=args.schema)
+    mous = queries.require_known_mous(engine, args.mous)
+    print(f"MOUS {mous} in {archive.describe(engine)}\n")
+    for query in queries.QUERIES.values():
+        print(f"== {query.title} [{query.name}]")
+        if args.sql:
+            print(query.sql(engine.dialect.name if args.sql == "auto" else args.sql), "\n")
+        if query.name == "ousstatus_xml":
+            xml = queries.ousstatus_xml(engine, mous)
+            print(xml if xml is not None else "(NULL: the archive holds no OUSStatus document)")
+        else:
+            print(format_table(query.run(engine, mous=mous)))
+        print()
+    return 0
+
+
+def _settings(args: argparse.Namespace):
+    from dataclasses import replace
+
+    from restorekit.settings import SiteSettings
+
+    settings = SiteSettings.load(args.settings)
+    if args.pipeline_release:
+        settings = replace(settings, pipeline_release=args.pipeline_release)
+    return settings
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from restorekit.inspection import plan_mous
+
+    settings = _settings(args)
+    plan = plan_mous(
+        args.mous,
+        db=args.db,
+        ngas=args.ngas,
+        pipeline_release=settings.pipeline_release,
+        allow_degraded=args.allow_degraded,
+        schema=args.schema,
+    )
+    if args.json:
+        print(plan.to_json())
+    else:
+        print_plan(plan)
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    import json
+
+    from restorekit.restore.prepare import prepare_restore
+
+    prepared = prepare_restore(
+        args.mous,
+        args.root,
+        db=args.db,
+        ngas=args.ngas,
+        fetch_raw=args.fetch_raw,
+        overwrite=args.overwrite,
+        jobs=args.jobs,
+        settings=_settings(args),
+        allow_degraded=args.allow_degraded,
+        deadline=args.deadline,
+        schema=args.schema,
+        progress=True if args.progress else (False if args.json else None),
+    )
+    if args.json:
+        print(json.dumps(prepared.to_dict(), indent=2))
+        return 0
+    print_plan(prepared.plan)
+    print(f"\nrestore area: {prepared.layout.mous_dir}{' (resumed)' if prepared.resumed else ''}")
+    print(f"PPR:            {prepared.layout.ppr}")
+    print(f"restore script: {prepared.layout.restore_script}")
+    print(f"run:            {prepared.layout.run_script} (route {prepared.plan.route})")
+    print(f"raw data:       {prepared.layout.rawdata_script}")
+    fetch = prepared.fetch
+    print(
+        f"products:       {len(fetch.names)} in products/ ({len(fetch.fetched)} transferred, "
+        f"{len(fetch.present)} already there, {fetch.bytes / 1e6:.1f} MB in "
+        f"{fetch.seconds:.1f} s)"
+    )
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from restorekit.restore.check import check_area
+
+    report = check_area(args.area, rawdata=not args.no_rawdata)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        for problem in report.problems:
+            print(problem)
+        print(report.summary(), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_ngas_serve(args: argparse.Namespace) -> int:
+    import time
+
+    from restorekit.testing.ngas_server import NgasServer
+
+    directory = args.directory
+    if directory is None:
+        from restorekit.demo import demo_archive
+
+        directory = demo_archive().ngas
+    with NgasServer(
+        directory, port=args.port, fail_after=args.cut_after, cut_transfers=args.cut_transfers
+    ) as server:
+        print(f"serving {directory} as NGAS at {server.url} (Ctrl-C stops)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def cmd_survey(args: argparse.Namespace) -> int:
+    from restorekit.archive_survey import survey_of
+    from restorekit.fsutil import atomic_write
+
+    result = survey_of(
+        args.db,
+        schema=args.schema,
+        mous_file=args.mous_file,
+        deep=args.deep,
+        ngas=args.ngas,
+        jobs=args.jobs,
+    )
+    print(
+        f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
+        f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "
+        f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
+    )
+    print(format_table(result.summary.drop(columns="meaning")))
+    if result.degraded:
+        print(
+            f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "
+            f"read (e.g. {result.degraded[0]}); see the 'degraded' column of --out"
+        )
+    if args.out:
+        from pathlib import Path
+
+        atomic_write(Path(args.out), result.table.to_csv(index=False))
+        print(f"per-MOUS table: {args.out}")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from restorekit.sources import queries
+
+    names = args.names or list(queries.QUERIES)
+    for name in names:
+        if name not in queries.QUERIES:
+            raise InputError(f"no query named {name!r}; choose from {', '.join(queries.QUERIES)}")
+        query = queries.QUERIES[name]
+        print(f"-- {query.name}: {query.title}\n{query.sql(args.dialect)};\n")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from restorekit.sources import archive, queries
+
+    engine = archive.connect(args.db, schema=args.schema)
+    print(format_table(queries.mous_list(engine)))
+    return 0
+
+
+def cmd_demo_archive(args: argparse.Namespace) -> int:
+    import time
+
+    from restorekit.demo import DEMO_SPECS, build_archive
+    from restorekit.errors import InputError
+
+    started = time.perf_counter()
+    if args.mous is None:
+        built = build_archive(args.directory, DEMO_SPECS)
+        what = f"the demo archive ({len(DEMO_SPECS)} MOUSes)"
+    else:
+        from restorekit.demo.synthetic import synthetic_specs
+
+        if args.mous < 1:
+            raise InputError(f"--mous {args.mous} must be at least 1")
+        built = build_archive(
+            args.directory, synthetic_specs(args.mous, args.seed), with_files=args.with_files
+        )
+        what = f"a synthetic archive of {args.mous:,} MOUSes (seed {args.seed})"
+    print(f"built {what} in {time.perf_counter() - started:.1f} s")
+    print(f"archive: {built.database}\nNGAS store: {built.ngas}\nuse it with --db {built.url}")
+    return 0
+
+
+def find_notebook(name: str) -> str:
+    """A notebook of the project: under ./notebooks, else beside the package (a clone)."""
+    from pathlib import Path
+
+    from restorekit.errors import InputError
+
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = base / "notebooks" / name
+        if candidate.is_file():
+            return str(candidate)
+    raise InputError(f"notebook {name} not found under ./notebooks; run from a restorekit clone")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
+    from restorekit.frontends.batch import run_batch
+
+    if args.schema:
+        os.environ["RESTOREKIT_DB_SCHEMA"] = args.schema  # the kernels inherit it
+
+    summary = run_batch(
+        args.notebook, args.parameters, jobs=args.jobs, records=args.records, progress=None
+    )
+    shown = summary.drop(columns=["notebook", "html", "parameters"]).copy()
+    shown["ppr"] = [os.path.basename(p) if isinstance(p, str) else p for p in shown.ppr]
+    shown["error"] = [
+        e if not isinstance(e, str) or len(e) < 70 else e[:67] + "..." for e in shown.error
+    ]
+    shown["failed_cell"] = shown.failed_cell.astype("Int64")
+    print(format_table(shown))
+    failed = int((summary.status != "ok").sum())
+    print(
+        f"\n{len(summary) - failed} of {len(summary)} runs ok; records in {args.records}/, "
+        f"summary in {args.records}/summary.csv"
+    )
+    return 1 if failed else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from restorekit.demo import SEED_MOUS, demo_archive
+    from restorekit.frontends.batch import run_batch
+    from restorekit.uids import to_file_form
+
+    demo_archive()  # built once, before the kernel starts
+    fd, params = tempfile.mkstemp(suffix=".yaml")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(
+            f"mous_uid: {SEED_MOUS}\ninteractive: false\noverwrite: true\n"
+            f"root_dir: {os.path.abspath(args.root)}\n"
+        )
+    try:
+        summary = run_batch(
+            find_notebook("restore_mous.ipynb"),
+            [params],
+            jobs=1,
+            records=args.records,
+            progress=False,
+        )
+    finally:
+        os.unlink(params)
+    row = summary.iloc[0]
+    if row.status != "ok":
+        from restorekit.errors import RestorekitError
+
+        raise RestorekitError(f"the demo notebook failed in cell {row.failed_cell}: {row.error}")
+    print(
+        f"restore of {SEED_MOUS} on the embedded demo archive: route {row.route}, "
+        f"{row.findings} findings"
+    )
+    print(f"  executed notebook : {row.notebook}")
+    print(f"  HTML record       : {row.html}")
+    print(f"  PPR               : {row.ppr}")
+    area = os.path.dirname(os.path.dirname(row.ppr)) if isinstance(row.ppr, str) else None
+    print(f"  restore area      : {area}")
+    print(f"  (all MOUSes: restorekit list; plan one: restorekit plan {to_file_form(SEED_MOUS)})")
+    return 0
