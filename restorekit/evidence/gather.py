@@ -60,12 +60,20 @@ class Evidence:
     """Delivered documents (manifest, scripts) that exist but could not be read: name -> why."""
     manifest_name: str | None = None
     manifest: Manifest | None = None
-    manifest_problem: str | None = None
     restore_script: DeliveredScript | None = None
-    restore_script_problem: str | None = None
     pipescript: DeliveredScript | None = None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     """The query results, as DataFrames, for display."""
+
+    @property
+    def script_problems(self) -> dict[str, str]:
+        """Delivered scripts (restore script, pipescript) that could not be read: name -> why."""
+        return {n: why for n, why in self.document_problems.items() if n.endswith(".py")}
+
+    @property
+    def manifest_problem(self) -> str | None:
+        """Why the manifest could not be read, if it could not."""
+        return self.document_problems.get(self.manifest_name or "")
 
 
 def read_ousstatus(xml: str | None, mous: str) -> tuple[OusStatus | None, str | None]:
@@ -142,13 +150,12 @@ def read_documents(ev: Evidence, store: NgasStore) -> None:
             data = read_document(store, name, size=ev.product_sizes.get(name))
             ev.manifest = parse_manifest(data, name=name)
         except (NgasError, DocumentError) as exc:
-            ev.manifest_problem = ev.document_problems[name] = str(exc)
+            ev.document_problems[name] = str(exc)
     manifest = ev.manifest
-    ev.restore_script, ev.restore_script_problem = _read_script(
-        ev, store, _script(ev, manifest.restorescript if manifest else None, "piperestorescript")
-    )
+    restore = _script(ev, manifest.restorescript if manifest else None, "piperestorescript")
+    ev.restore_script = _read_script(ev, store, restore)
     pipescript = _script(ev, manifest.pipescript if manifest else None, "pipescript")
-    ev.pipescript, _ = _read_script(ev, store, pipescript)
+    ev.pipescript = _read_script(ev, store, pipescript)
 
 
 def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
@@ -158,18 +165,17 @@ def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
     return found or _named(ev.products, f".casa_{kind}.py")
 
 
-def _read_script(
-    ev: Evidence, store: NgasStore, name: str | None
-) -> tuple[DeliveredScript | None, str | None]:
-    """A delivered script, or why it could not be read (``None, None``: there is none)."""
+def _read_script(ev: Evidence, store: NgasStore, name: str | None) -> DeliveredScript | None:
+    """A delivered script; ``None`` when there is none, or when it could not be read (then
+    ``ev.document_problems`` says why)."""
     if not name:
-        return None, None
+        return None
     try:
         data = read_document(store, name, size=ev.product_sizes.get(name))
-        return parse_script(data.decode(errors="replace"), name=name), None
+        return parse_script(data.decode(errors="replace"), name=name)
     except (NgasError, DocumentError) as exc:
         ev.document_problems[name] = str(exc)
-        return None, str(exc)
+        return None
 
 
 def _named(products: dict[str, str], suffix: str) -> str | None:

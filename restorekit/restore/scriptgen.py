@@ -3,7 +3,6 @@ data export."""
 
 from __future__ import annotations
 
-import re
 import shlex
 from datetime import UTC, datetime
 
@@ -16,13 +15,12 @@ from restorekit.sources.scripts import FIX_MARK as DELIVERED_FIX_MARK
 from restorekit.uids import parse_uid
 
 FIX_MARK = f"# {DELIVERED_FIX_MARK}"
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 def _call(task: str, vis: list[str], sessions: list[str], keywords: dict[str, object]) -> str:
     """``task(vis=[...], session=[...], k=v, ...)`` with every value a Python literal."""
     for key in keywords:
-        if not _IDENTIFIER.fullmatch(key):
+        if not key.isidentifier():
             raise ValueError(f"{key!r} cannot be a keyword argument")
     parts = [f"vis={vis!r}", f"session={sessions!r}"]
     parts += [f"{k}={v!r}" for k, v in keywords.items()]

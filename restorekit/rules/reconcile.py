@@ -260,8 +260,7 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
     if calibrated and manifest_name and not restored:
         ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
     restorable = bool(calibrated and manifest_name and restored and not call.blocked)
-    scripts_unread = any(name.endswith(".py") for name in ev.document_problems)
-    route = None if scripts_unread else "script" if call.fixes else "ppr"
+    route = None if ev.script_problems else "script" if call.fixes else "ppr"
     table = sorted(
         rows.values(),
         key=lambda r: (
@@ -302,9 +301,8 @@ def _compare_restore_script(
     ev: Evidence, rows: dict[str, EbRow], sessions: dict[str, list[str]], findings: list[Finding]
 ) -> None:
     """Mark the EBs the delivered restore script restores; say where it differs from the plan."""
-    for name, why in sorted(ev.document_problems.items()):
-        if name.endswith(".py"):
-            findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", why))
+    for _, why in sorted(ev.script_problems.items()):
+        findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", why))
     call = ev.restore_script.restore if ev.restore_script else None
     if call is None:
         return

@@ -130,7 +130,6 @@ def restore_call(
         call.import_task,
         {**IMPORT_DEFAULTS, **(import_call.keywords if import_call else {})},
         call,
-        ensure_mode=True,
     )[0]
     _choose_fixes(ev, restored_ebs, call, add)
     return call
@@ -146,7 +145,7 @@ def _usual_task(release: Release | None) -> str:
 
 def _restore_parameters(delivered: TaskCall | None, call: RestoreCall, add: Add) -> dict:
     given = dict(delivered.keywords) if delivered else {}
-    kept, dropped = _accepted(call.task, given, call, ensure_mode=True)
+    kept, dropped = _accepted(call.task, given, call)
     opaque = list(delivered.opaque) if delivered else []
     opaque = [k for k in opaque if k not in ("vis", "session")]
     if dropped or opaque:
@@ -165,12 +164,12 @@ def _restore_parameters(delivered: TaskCall | None, call: RestoreCall, add: Add)
 
 
 def _accepted(
-    task: str, given: dict[str, object], call: RestoreCall, *, ensure_mode: bool
+    task: str, given: dict[str, object], call: RestoreCall
 ) -> tuple[dict[str, object], list[str]]:
     """``given`` less what ``task`` lacks in the target release; ``ocorr_mode`` added when the
     task takes it and the delivery did not say."""
     allowed = set(call.release.parameters(task)) if call.release else None
-    if ensure_mode and "ocorr_mode" not in given and (allowed is None or "ocorr_mode" in allowed):
+    if "ocorr_mode" not in given and (allowed is None or "ocorr_mode" in allowed):
         given = {**given, "ocorr_mode": default_ocorr_mode(call.task)}
     if allowed is None:
         return given, []

@@ -7,6 +7,8 @@ the ``.part`` behind and the next run continues it where the server allows range
 
 from __future__ import annotations
 
+import functools
+import itertools
 import logging
 import os
 import sys
@@ -20,7 +22,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from restorekit.errors import NgasError, RestorekitError
-from restorekit.sources.ngas import NgasStore, TransientNgasError, _seconds, check_file_id
+from restorekit.sources.ngas import NgasStore, TransientNgasError, check_file_id, seconds_setting
 
 PART = ".part"
 log = logging.getLogger("restorekit.fetch")
@@ -182,20 +184,40 @@ def read_document(
     """
     limit = min(cap, size) if size is not None else cap
     if deadline is None:
-        deadline = _seconds("RESTOREKIT_DOCUMENT_DEADLINE", DOCUMENT_DEADLINE)
+        deadline = seconds_setting("RESTOREKIT_DOCUMENT_DEADLINE", DOCUMENT_DEADLINE)
     ends = time.monotonic() + deadline
-    for attempt in range(retries + 1):
-        try:
-            data = _read_bounded(store, name, limit, ends, deadline)
-            break
-        except TransientNgasError as exc:
-            if attempt == retries or time.monotonic() + backoff * 2**attempt > ends:
-                raise
-            log.info("retrying %s in %.1f s: %s", name, backoff * 2**attempt, exc)
-            (sleep or time.sleep)(backoff * 2**attempt)
+    data = _retrying(
+        lambda: _read_bounded(store, name, limit, ends, deadline),
+        name,
+        retries,
+        backoff,
+        sleep or time.sleep,
+        ends,
+    )
     if size is not None and len(data) != size:
         raise NgasError(f"{name} arrived with {len(data)} bytes but the archive records {size}")
     return data
+
+
+def _retrying(
+    attempt: Callable[[], object],
+    name: str,
+    retries: int,
+    backoff: float,
+    sleep: Callable[[float], None],
+    ends: float | None = None,
+):
+    """``attempt()``, again after a transient failure, waiting ``backoff * 2**n`` seconds, at
+    most ``retries`` times and never past the deadline ``ends`` (``time.monotonic()``)."""
+    for n in itertools.count():
+        try:
+            return attempt()
+        except TransientNgasError as exc:
+            wait = backoff * 2**n
+            if n == retries or (ends is not None and time.monotonic() + wait > ends):
+                raise
+            log.info("retrying %s in %.1f s: %s", name, wait, exc)
+            sleep(wait)
 
 
 def _read_bounded(store: NgasStore, name: str, limit: int, ends: float, deadline: float) -> bytes:
@@ -221,15 +243,8 @@ def _fetch_one(store, product, directory, retries, backoff, sleep, advance, ends
     if final.exists() and (product.size is None or final.stat().st_size == product.size):
         return "present"
     resumed = part.exists() and part.stat().st_size > 0
-    for attempt in range(retries + 1):
-        try:
-            _transfer(store, product, part, advance, ends)
-            break
-        except TransientNgasError as exc:
-            if attempt == retries:
-                raise
-            log.info("retrying %s in %.1f s: %s", product.name, backoff * 2**attempt, exc)
-            sleep(backoff * 2**attempt)
+    transfer = functools.partial(_transfer, store, product, part, advance, ends)
+    _retrying(transfer, product.name, retries, backoff, sleep)
     size = part.stat().st_size
     if product.size is not None and size != product.size:
         part.unlink()

@@ -25,7 +25,8 @@ ENV_TIMEOUT = "RESTOREKIT_NGAS_TIMEOUT"
 """Seconds an NGAS request may wait for data (default 60)."""
 
 
-def _seconds(variable: str, default: float) -> float:
+def seconds_setting(variable: str, default: float) -> float:
+    """A number of seconds from the environment variable ``variable`` (else ``default``)."""
     text = os.environ.get(variable)
     if not text:
         return default
@@ -250,7 +251,7 @@ def open_store(setting: str | None = None) -> NgasStore:
 
         return LocalNgas(demo_archive().ngas)
     if value.startswith(("http://", "https://")):
-        return HttpNgas(value, timeout=_seconds(ENV_TIMEOUT, 60.0))
+        return HttpNgas(value, timeout=seconds_setting(ENV_TIMEOUT, 60.0))
     if "://" in value:
         raise ConfigurationError(
             f"NGAS location {mask_url_text(value)!r} is neither a directory nor an http(s) URL"

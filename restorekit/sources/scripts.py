@@ -28,7 +28,6 @@ FIX_FUNCTIONS = ("fixsyscaltimes", "fixplanets")
 """Data fixes known by name; any function imported from ``almahelpers`` is one too."""
 FIX_MARK = "SACM/JAO - Fixes"
 _PIPELINE_TASK = re.compile(r"(h|hif|hifa|hifv|hsd|hsdn)_\w+")
-_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _NOT_LITERAL = object()
 
 
@@ -216,7 +215,7 @@ def _fix(call: ast.Call, fn: str, text: str, module: str | None) -> FixCall:
     keywords = tuple((kw.arg or "**", _value(kw.value)) for kw in call.keywords)
     literal = (
         isinstance(call.func, ast.Name)
-        and bool(_IDENTIFIER.fullmatch(fn))
+        and fn.isidentifier()
         and all(v is not _NOT_LITERAL for v in args)
         and all(k != "**" and v is not _NOT_LITERAL for k, v in keywords)
     )
