@@ -16,7 +16,8 @@ from restorekit.demo import DEMO_MOUS, DEMO_SPECS
 from restorekit.demo.documents import pipescript, tgz
 from restorekit.inspection import inspect_mous
 from restorekit.restore.ppr import read_ppr
-from restorekit.restore.prepare import export_rawdata, prepare_restore
+from restorekit.restore.prepare import prepare_restore
+from restorekit.restore.rawdata import export_rawdata
 from restorekit.restore.scriptgen import restore_script
 from restorekit.rules import releases
 from restorekit.sources.archive import connect

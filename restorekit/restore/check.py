@@ -14,9 +14,7 @@ an area ``prepare`` wrote (which checks it once) reads no archive again.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 import tarfile
 import time
 import zlib
@@ -24,14 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorekit.errors import DocumentError, InputError, NgasError
-from restorekit.fsutil import atomic_write
 from restorekit.restore.ppr import PprReading, read_ppr
+from restorekit.restore.tarlist import INDEX_NAME, TarListing, TarListings
+from restorekit.sources.calapply import gaintables
 from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest
 from restorekit.sources.ngas import check_file_id
 from restorekit.sources.scripts import parse_script
 
 FLAG_VERSION = "Pipeline_Final"
-INDEX_NAME = ".restorekit-tars.json"
 
 
 @dataclass(frozen=True)
@@ -74,68 +72,6 @@ class CheckReport:
         return f"check of {self.area}: {verdict} ({self.files} files, {self.seconds:.2f} s)"
 
 
-@dataclass(frozen=True)
-class TarListing:
-    """The two leading path components of every member, and each ``FLAG_VERSION_LIST``."""
-
-    entries: frozenset[str]
-    flag_lists: dict[str, str]
-
-    @property
-    def tops(self) -> set[str]:
-        return {e.split("/", 1)[0] for e in self.entries}
-
-
-class _Archives:
-    """Tar listings by file, from the cache when size and mtime still match."""
-
-    def __init__(self, index_file: Path | None) -> None:
-        self.index_file = index_file
-        self.cache: dict[str, dict] = {}
-        self.read = 0
-        if index_file is not None and index_file.is_file():
-            try:
-                self.cache = json.loads(index_file.read_text())
-            except (OSError, ValueError):
-                self.cache = {}
-
-    def listing(self, path: Path) -> TarListing:
-        stat = path.stat()
-        key = str(path.name)
-        hit = self.cache.get(key)
-        if hit and hit.get("size") == stat.st_size and hit.get("mtime_ns") == stat.st_mtime_ns:
-            return TarListing(frozenset(hit["entries"]), hit["flag_lists"])
-        listing = _read_listing(path)
-        self.read += 1
-        self.cache[key] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "entries": sorted(listing.entries),
-            "flag_lists": listing.flag_lists,
-        }
-        return listing
-
-    def save(self) -> None:
-        if self.index_file is not None and self.read:
-            try:
-                atomic_write(self.index_file, json.dumps(self.cache))
-            except OSError:
-                pass  # a cache that cannot be written only costs time next run
-
-
-def _read_listing(path: Path) -> TarListing:
-    entries, flag_lists = set(), {}
-    with tarfile.open(path, mode="r|*") as tar:
-        for member in tar:
-            parts = member.name.strip("/").split("/")
-            entries.add("/".join(parts[:2]))
-            if len(parts) == 2 and parts[1] == "FLAG_VERSION_LIST" and member.isfile():
-                handle = tar.extractfile(member)
-                text = handle.read(1 << 16).decode(errors="replace") if handle else ""
-                flag_lists[parts[0]] = text
-    return TarListing(frozenset(entries), flag_lists)
-
-
 def check_area(area: str | Path, *, rawdata: bool = True) -> CheckReport:
     """Check a restore area the way the pipeline's restore will read it.
 
@@ -160,7 +96,7 @@ def check_area(area: str | Path, *, rawdata: bool = True) -> CheckReport:
             "MOUS_uid___... directory that restorekit prepare wrote"
         )
     report = CheckReport(root.resolve())
-    archives = _Archives(root / "working" / INDEX_NAME)
+    archives = TarListings(root / "working" / INDEX_NAME)
     _Checker(root, report, archives, rawdata).run()
     archives.save()
     report.archives_read = archives.read
@@ -169,7 +105,7 @@ def check_area(area: str | Path, *, rawdata: bool = True) -> CheckReport:
 
 
 class _Checker:
-    def __init__(self, root: Path, report: CheckReport, archives: _Archives, rawdata: bool):
+    def __init__(self, root: Path, report: CheckReport, archives: TarListings, rawdata: bool):
         self.root, self.report, self.archives, self.rawdata = root, report, archives, rawdata
         self.products = root / "products"
         record = root / "working" / "restorekit.json"
@@ -365,7 +301,7 @@ class _Checker:
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
-            named = _gaintables(line)
+            named = gaintables(line)
             if isinstance(named, str):
                 self.problem(f"products/{name}", f"line {number} {named}")
                 continue
@@ -390,37 +326,3 @@ class _Checker:
                 self.problem(
                     f"rawdata/{name}", f"missing, and export_rawdata.sh does not write it ({eb})"
                 )
-
-
-CALAPPLY_KEYS = (
-    "vis", "field", "intent", "spw", "antenna", "gaintable", "gainfield", "spwmap", "interp",
-    "calwt",
-)
-"""What the pipeline's ``CalApplication.from_export`` reads from each line (it ``eval``s it)."""
-
-
-def _gaintables(line: str) -> list[str] | str:
-    """Basenames of the ``gaintable`` of one ``applycal(...)`` line, or what is wrong with it.
-
-    The pipeline evaluates each line as Python, so only a plain call of literals is accepted.
-    """
-    try:
-        node = ast.parse(line.strip(), mode="eval").body
-    except SyntaxError:
-        return "is not Python"
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
-        return "is not an applycal(...) call"
-    if node.func.id != "applycal" or node.args:
-        return "is not an applycal(...) call of keyword arguments"
-    values = {}
-    for kw in node.keywords:
-        try:
-            values[kw.arg] = ast.literal_eval(kw.value)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return f"passes {kw.arg} as an expression, not a literal (the pipeline evaluates it)"
-    lacking = [k for k in CALAPPLY_KEYS if k not in values]
-    if lacking:
-        return f"lacks {', '.join(lacking)} (the restore reads them)"
-    tables = values["gaintable"]
-    tables = [tables] if isinstance(tables, str) else tables
-    return [os.path.basename(str(t).rstrip("/")) for t in tables]

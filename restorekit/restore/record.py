@@ -1,0 +1,89 @@
+"""``working/restorekit.json``: the claim a restore area carries, and whether a run may write it.
+
+An area is a run's when its record names the same MOUS, plan and site settings; the claim is
+written before the first byte, so a run that failed in any way resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+from datetime import datetime
+
+from restorekit import __version__
+from restorekit.errors import RestoreAreaError
+from restorekit.restore.layout import RestoreLayout
+from restorekit.settings import SiteSettings
+from restorekit.sources.archive import mask_secrets
+
+
+def plan_key(plan) -> str:
+    return hashlib.sha256(json.dumps(plan.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def settings_key(settings: SiteSettings) -> str:
+    return hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def claim_area(layout: RestoreLayout, plan, settings: SiteSettings, overwrite: bool) -> bool:
+    """Decide whether the area may be written; True when this run resumes an earlier one.
+
+    An area is this run's when ``working/restorekit.json`` names the same MOUS, plan and site
+    settings; the claim is written before the first byte, so a run that failed in any way
+    resumes. ``overwrite`` rewrites the PPR and scripts (complete products are kept).
+    """
+    if not layout.mous_dir.exists():
+        return False
+    _refuse_symlinks(layout)
+    try:
+        record = json.loads(layout.record.read_text())
+    except (OSError, ValueError):
+        record = {}
+    same_plan = record.get("mous") == plan.mous and record.get("plan_key") == plan_key(plan)
+    if overwrite:
+        return False
+    if same_plan and record.get("settings_key") == settings_key(settings):
+        return True
+    if same_plan:
+        before = record.get("settings") or {}
+        changed = sorted(k for k, v in asdict(settings).items() if before.get(k) != v)
+        why = f"was prepared with other site settings ({', '.join(changed) or 'unknown'})"
+    elif record.get("mous") == plan.mous:
+        why = "was prepared from a different plan"
+    else:
+        why = "was not made by restorekit for this MOUS"
+    raise RestoreAreaError(
+        f"restore area {layout.mous_dir} exists and {why}; rerun with --overwrite to rewrite "
+        "its PPR and scripts (complete products are kept)",
+        mous=plan.mous,
+        path=str(layout.mous_dir),
+    )
+
+
+def _refuse_symlinks(layout: RestoreLayout) -> None:
+    """A symbolic link where restorekit writes a file could send the write anywhere."""
+    for directory in (layout.working, layout.products, layout.rawdata, layout.mous_dir):
+        if not directory.is_dir():
+            continue
+        for path in directory.iterdir():
+            if path.is_symlink():
+                raise RestoreAreaError(
+                    f"restore area {layout.mous_dir} holds a symbolic link, {path}; restorekit "
+                    "never writes through links: remove it and rerun"
+                )
+
+
+def area_record(the_plan, settings: SiteSettings, status: str, created: datetime, **more) -> str:
+    """``working/restorekit.json``: what the area was made from (never a password)."""
+    record = {
+        "mous": the_plan.mous,
+        "status": status,
+        "plan_key": plan_key(the_plan),
+        "settings_key": settings_key(settings),
+        "restorekit": __version__,
+        "prepared": created.isoformat(timespec="seconds"),
+        "settings": asdict(settings),
+        **more,
+    }
+    return mask_secrets(json.dumps(record, indent=2)) + "\n"
