@@ -19,11 +19,10 @@ from sqlalchemy.engine import Engine
 
 from restorekit.evidence.gather import Evidence, SchedBlock, read_ousstatus
 from restorekit.sources import schema
-from restorekit.sources.archive import translate_errors
+from restorekit.sources.archive import lob_text, translate_errors
 from restorekit.sources.bulk_queries import (
     STREAMED_TABLES,
     Bounds,
-    lob_text,
     select_all,
     stream_rows,
     within_bounds,

@@ -40,6 +40,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_$#]{0,127}")
 _ORACLE_DRIVER_KEYS = ("config_dir", "wallet_location")
 
 
+def lob_text(value):
+    """A text column's value: Oracle returns a CLOB as a LOB to ``read()``, SQLite as ``str``."""
+    return value.read() if hasattr(value, "read") else value
+
+
 def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
     """Return an engine on the archive.
 

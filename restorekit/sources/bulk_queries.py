@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from restorekit.sources import schema
-from restorekit.sources.archive import translate_errors
+from restorekit.sources.archive import lob_text, translate_errors
 
 IN_LIST_LIMIT = 1000
 
@@ -35,10 +35,6 @@ def stream_rows(conn, stmt, batch: int = 20_000) -> Iterator[list[tuple]]:
             yield rows
     finally:
         result.close()
-
-
-def lob_text(value):
-    return value.read() if hasattr(value, "read") else value  # an Oracle CLOB as a LOB
 
 
 def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
