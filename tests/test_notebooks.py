@@ -13,8 +13,9 @@ import pytest
 
 from restorekit.demo import DEMO_SPECS
 from restorekit.errors import InputError
-from restorekit.frontends.batch import load_runs, run_batch, strip_passwords
+from restorekit.frontends.batch import run_batch
 from restorekit.frontends.display import RESULT_MIME
+from restorekit.frontends.parameters import load_runs, strip_passwords
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -213,7 +214,7 @@ def test_parameter_files(tmp_path):
 
 
 def test_passwords_are_taken_out_of_parameters():
-    from restorekit.frontends.batch import Run
+    from restorekit.frontends.parameters import Run
 
     runs = [
         Run({"db_url": "oracle+oracledb://u:pw@h:1521?service_name=S"}, "a"),

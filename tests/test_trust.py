@@ -17,7 +17,8 @@ import pytest
 
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import InputError, NgasError, RestoreAreaError
-from restorekit.frontends.batch import execute, load_runs
+from restorekit.frontends.batch import execute
+from restorekit.frontends.parameters import load_runs
 from restorekit.restore.prepare import prepare_restore
 from restorekit.settings import SiteSettings
 from restorekit.sources.fetch import Product, fetch_products, read_document

@@ -10,26 +10,30 @@ and handed to the kernels through ``RESTOREKIT_DB_PASSWORD`` instead.
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from restorekit.errors import ConfigurationError, InputError
+from restorekit.errors import InputError
 from restorekit.frontends.display import RESULT_MIME
+from restorekit.frontends.parameters import (
+    Run,
+    load_runs,
+    notebook_parameters,
+    password_in_environment,
+    record_names,
+    strip_passwords,
+)
 from restorekit.fsutil import atomic_write
-from restorekit.sources.archive import ENV_PASSWORD, mask_secrets
+from restorekit.sources.archive import mask_secrets
 from restorekit.uids import is_uid, parse_uid
-from restorekit.yamlsafe import load_yaml
 
 SUMMARY_COLUMNS = [
     "mous",
@@ -44,22 +48,6 @@ SUMMARY_COLUMNS = [
     "html",
     "parameters",
 ]
-_env_lock = threading.Lock()
-
-
-@dataclass
-class Run:
-    """One execution: its parameters and where they came from."""
-
-    parameters: dict
-    source: str
-
-    @property
-    def name(self) -> str:
-        mous = self.parameters.get("mous_uid")
-        if is_uid(mous):
-            return parse_uid(mous).file
-        return Path(self.source).stem
 
 
 @dataclass
@@ -76,91 +64,6 @@ class Outcome:
     html: str | None = None
     parameters: str = ""
     result: dict = field(default_factory=dict, repr=False)
-
-
-def load_runs(files: list[str], _including: tuple[Path, ...] = ()) -> list[Run]:
-    """Read parameter files. A file with a ``runs:`` list is a batch: each entry is a mapping
-    of parameters or the path (relative to the batch file) of another parameter file.
-
-    Raises
-    ------
-    InputError
-        Naming the file and what is wrong with it.
-    """
-    runs: list[Run] = []
-    for name in files:
-        path = Path(name)
-        if path.resolve() in _including:
-            raise InputError(f"parameter file {str(path)!r} includes itself; remove that entry")
-        data = _yaml(path)
-        if isinstance(data, dict) and "runs" in data:
-            entries = data["runs"]
-            if not isinstance(entries, list) or not entries:
-                raise InputError(f"{path}: 'runs' must be a non-empty list")
-            for entry in entries:
-                if isinstance(entry, str):
-                    runs += load_runs(
-                        [str(path.parent / entry)], (*_including, path.resolve())
-                    )
-                elif isinstance(entry, dict):
-                    runs.append(Run(dict(entry), str(path)))
-                else:
-                    raise InputError(f"{path}: each run is a mapping or a file name, not {entry!r}")
-        elif isinstance(data, dict):
-            runs.append(Run(data, str(path)))
-        else:
-            raise InputError(f"{path}: expected a mapping of notebook parameters")
-    return runs
-
-
-def _yaml(path: Path):
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read parameter file {str(path)!r} ({exc.strerror})") from None
-    return load_yaml(text, what=f"parameter file {str(path)!r}")
-
-
-def strip_passwords(runs: list[Run]) -> str | None:
-    """Take passwords out of ``db_url`` parameters; return the (single) password found."""
-    from sqlalchemy.engine import make_url
-
-    found = set()
-    for run in runs:
-        url = run.parameters.get("db_url")
-        if not url or "://" not in str(url):
-            continue
-        try:
-            parsed = make_url(str(url))
-        except Exception:
-            continue
-        if parsed.password:
-            found.add(parsed.password)
-            run.parameters["db_url"] = parsed._replace(password=None).render_as_string()
-    if len(found) > 1:
-        raise ConfigurationError(
-            "the runs name databases with different passwords; run them as separate batches "
-            f"with {ENV_PASSWORD} set for each"
-        )
-    return found.pop() if found else None
-
-
-@contextmanager
-def _password_in_environment(password: str | None):
-    if password is None:
-        yield
-        return
-    with _env_lock:
-        previous = os.environ.get(ENV_PASSWORD)
-        os.environ[ENV_PASSWORD] = password
-    try:
-        yield
-    finally:
-        with _env_lock:
-            if previous is None:
-                os.environ.pop(ENV_PASSWORD, None)
-            else:
-                os.environ[ENV_PASSWORD] = previous
 
 
 def _result_of(notebook) -> dict:
@@ -197,33 +100,6 @@ def _ipc_kernel_manager(directory: str):
     return IpcKernelManager
 
 
-@functools.cache
-def _parameters_of(path: str, mtime: float) -> tuple[str, ...]:
-    import papermill as pm
-
-    return tuple(pm.inspect_notebook(path))
-
-
-def notebook_parameters(notebook: Path) -> tuple[str, ...]:
-    """The names the notebook's ``parameters`` cell defines (``interactive`` included)."""
-    return _parameters_of(str(notebook), notebook.stat().st_mtime)
-
-
-def record_names(runs: list[Run]) -> list[str]:
-    """Folder names of the records: the MOUS file uid, made unique where a batch repeats it."""
-    counts: dict[str, int] = {}
-    for run in runs:
-        counts[run.name] = counts.get(run.name, 0) + 1
-    names, used = [], set()
-    for run in runs:
-        name = run.name if counts[run.name] == 1 else f"{run.name}--{Path(run.source).stem}"
-        while name in used:
-            name += "-"
-        used.add(name)
-        names.append(name)
-    return names
-
-
 def execute(
     notebook: Path,
     run: Run,
@@ -234,14 +110,9 @@ def execute(
     name: str | None = None,
 ) -> Outcome:
     """Execute one run; never raises for a failing notebook (the outcome says so)."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
     folder = records / (name or run.name)
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / f"{notebook.stem}.ipynb"
-    html_path = output.with_suffix(".html")
-    parameters = {"interactive": False, **run.parameters}
     mous = run.parameters.get("mous_uid", run.name)
     outcome = Outcome(
         mous=parse_uid(mous).archive if is_uid(mous) else str(mous),
@@ -259,45 +130,68 @@ def execute(
         return outcome
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".ipynb", dir=folder)
     os.close(fd)
-    sockets = tempfile.TemporaryDirectory(prefix="rk-kernel-")
     try:
+        _papermill(notebook, Path(tmp), {"interactive": False, **run.parameters}, outcome,
+                   retries=retries, cwd=cwd)  # fmt: skip
+        if Path(tmp).stat().st_size:
+            _keep_record(Path(tmp), output, outcome)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    _take_result(outcome)
+    outcome.seconds = round(time.perf_counter() - started, 2)
+    return outcome
+
+
+def _papermill(
+    notebook: Path, output: Path, parameters: dict, outcome: Outcome, *, retries: int, cwd
+) -> None:
+    """Run papermill into ``output``; a kernel that did not start or died is tried again."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    with tempfile.TemporaryDirectory(prefix="rk-kernel-") as sockets:
         for attempt in range(retries + 1):
             try:
                 executed = pm.execute_notebook(
                     str(notebook),
-                    tmp,
+                    str(output),
                     parameters=parameters,
                     progress_bar=False,
                     log_output=False,
                     cwd=str(cwd) if cwd else None,
                     start_timeout=120,
-                    kernel_manager_class=_ipc_kernel_manager(sockets.name),
+                    kernel_manager_class=_ipc_kernel_manager(sockets),
                 )
                 outcome.result = _result_of(executed)
-                break
+                return
             except PapermillExecutionError as exc:
                 outcome.status = "failed"
                 outcome.failed_cell = exc.exec_count
                 outcome.error = mask_secrets(" ".join(f"{exc.ename}: {exc.evalue}".split()))[:500]
-                break
+                return
             except Exception as exc:  # the kernel did not start or died: worth one retry
                 if attempt == retries:
                     outcome.status = "failed"
                     text = " ".join(f"{type(exc).__name__}: {exc}".split())
                     outcome.error = mask_secrets(text)[:500]
-        if Path(tmp).stat().st_size:
-            os.chmod(tmp, 0o644)  # as the HTML record (mkstemp makes 0600)
-            os.replace(tmp, output)
-            outcome.notebook = str(output)
-            export_html(output, html_path)
-            outcome.html = str(html_path)
-            if not outcome.result and outcome.status == "ok":
-                import nbformat
 
-                outcome.result = _result_of(nbformat.read(output, as_version=4))
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-        sockets.cleanup()
+
+def _keep_record(executed: Path, output: Path, outcome: Outcome) -> None:
+    """Move the executed notebook into place and export its HTML record beside it."""
+    os.chmod(executed, 0o644)  # as the HTML record (mkstemp makes 0600)
+    os.replace(executed, output)
+    outcome.notebook = str(output)
+    html_path = output.with_suffix(".html")
+    export_html(output, html_path)
+    outcome.html = str(html_path)
+    if not outcome.result and outcome.status == "ok":
+        import nbformat
+
+        outcome.result = _result_of(nbformat.read(output, as_version=4))
+
+
+def _take_result(outcome: Outcome) -> None:
+    """Fill the summary columns from the result the notebook published."""
     result = outcome.result
     if result.get("mous"):
         outcome.mous = result["mous"]  # the MOUS that ran, whatever the file said
@@ -306,8 +200,6 @@ def execute(
     outcome.ppr = result.get("ppr")
     if outcome.status == "ok" and result.get("error"):
         outcome.error = result["error"]
-    outcome.seconds = round(time.perf_counter() - started, 2)
-    return outcome
 
 
 def run_batch(
@@ -336,7 +228,7 @@ def run_batch(
     show = sys.stderr.isatty() if progress is None else progress
     outcomes: list[Outcome] = []
     with (
-        _password_in_environment(password),
+        password_in_environment(password),
         ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
         tqdm(total=len(runs), unit="run", disable=not show, file=sys.stderr) as bar,
     ):
