@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from restorekit import __version__
-from restorekit.errors import NotRestorableError, PreflightError, RestorekitError
+from restorekit.errors import NotRestorableError, PreflightError
 from restorekit.frontends.display import (
     RESULT_MIME,
     display_object,
@@ -33,7 +33,7 @@ from restorekit.frontends.display import (
 )
 from restorekit.sources import archive, queries
 
-__all__ = ["RESULT_MIME", "RestoreNotebook", "picker"]
+__all__ = ["RESULT_MIME", "RestoreNotebook"]
 
 
 class RestoreNotebook:
@@ -61,7 +61,7 @@ class RestoreNotebook:
         archive.check_archive(self.engine)
         self.store = open_store(ngas)
         self.root = Path(root or "restore-area")
-        self.db = db
+        self.db, self.schema = db, schema
         self.interactive = interactive
         self.started = datetime.now(UTC)
         self.settings = SiteSettings.load()
@@ -72,13 +72,21 @@ class RestoreNotebook:
             pipeline_release=self.settings.pipeline_release,
             allow_degraded=allow_degraded,
         )
-        self.evidence, self.plan = inspection.evidence, inspection.plan
+        self.inspection = inspection
         self.prepared = None
         self.error: str | None = None
         note(
             f"MOUS {self.mous} — archive {archive.describe(self.engine)}, "
             f"NGAS {self.store.location}"
         )
+
+    @property
+    def evidence(self):
+        return self.inspection.evidence
+
+    @property
+    def plan(self):
+        return self.inspection.plan
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -203,7 +211,7 @@ class RestoreNotebook:
                 self.root,
                 engine=self.engine,
                 store=self.store,
-                inspection=self._inspection(),
+                inspection=self.inspection,
                 settings=self.settings,
                 fetch_raw=fetch_raw,
                 overwrite=overwrite,
@@ -263,11 +271,6 @@ class RestoreNotebook:
             caption="preflight (restorekit check): what the pipeline's restore would fail on",
         )
 
-    def _inspection(self):
-        from restorekit.inspection import Inspection
-
-        return Inspection(self.evidence, self.plan)
-
     def provenance(self) -> None:
         versions = {"restorekit": __version__, "python": platform.python_version()}
         for package in ("pandas", "sqlalchemy", "lxml", "oracledb", "papermill"):
@@ -298,45 +301,10 @@ class RestoreNotebook:
         pick or type another MOUS to inspect."""
         if not self.interactive:
             return
-        import ipywidgets as widgets
+        from restorekit.frontends.widgets import mous_picker, session_explorer
 
-        picker(self.db)
-
-        table = self.plan.eb_table()
-        options = (
-            ["all"]
-            + sorted({str(s) for s in table.ousstatus_session.dropna()})
-            + [name for name in self.plan.sessions]
-        )
-        chooser = widgets.Dropdown(options=options, description="session")
-        out = widgets.Output()
-
-        def refresh(*_):
-            with out:
-                out.clear_output()
-                value = chooser.value
-                if value == "all":
-                    rows = table
-                elif value.startswith("session_"):
-                    rows = table[table.manifest_session == value]
-                else:
-                    rows = table[table.ousstatus_session == int(value)]
-                display_object(rows)
-
-        chooser.observe(refresh, names="value")
-        refresh()
-        display_object(
-            widgets.VBox(
-                [
-                    widgets.HTML(
-                        "<b>Explore the session/EB mapping</b> "
-                        "(OUSStatus ordinal or manifest session)"
-                    ),
-                    chooser,
-                    out,
-                ]
-            )
-        )
+        mous_picker(self.db, schema=self.schema)
+        session_explorer(self.plan)
 
     def result(self) -> dict:
         """The summary ``restorekit run`` reads; also shown as JSON in the record."""
@@ -359,35 +327,3 @@ class RestoreNotebook:
         }
         display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
         return summary
-
-
-def picker(db: str | None = None):
-    """Interactive: choose an MOUS of the archive (or type one) and open its record."""
-    import ipywidgets as widgets
-
-    engine = archive.connect(db)
-    mouses = list(queries.mous_list(engine).mous)
-    box = widgets.Combobox(
-        options=mouses, placeholder="uid://A001/...", description="MOUS", ensure_option=False
-    )
-    button = widgets.Button(description="Inspect", button_style="primary")
-    out = widgets.Output()
-
-    def run(*_):
-        with out:
-            out.clear_output()
-            try:
-                record = RestoreNotebook(box.value, db=db, interactive=True)
-                for section in (
-                    record.ousstatus,
-                    record.manifest,
-                    record.reconciliation,
-                    record.show_plan,
-                    record.explore,
-                ):
-                    section()
-            except RestorekitError as exc:
-                html_block(f'<p class="rk-error">restorekit: error: {html.escape(str(exc))}</p>')
-
-    button.on_click(run)
-    display_object(widgets.VBox([widgets.HBox([box, button]), out]))
