@@ -13,10 +13,10 @@ from restorekit.evidence.gather import Evidence, SchedBlock
 from restorekit.rules.calibrated import calibrated_from_manifest, calibrated_from_products
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow, RestorePlan
-from restorekit.rules.restorecall import restore_call
+from restorekit.rules.restorecall import compare_restore_script, restore_call
 from restorekit.rules.structure import check_ousstatus, choose_schedblock, project_refs
 from restorekit.sources.manifest import choose_manifest, product_name, session_number
-from restorekit.uids import uid_of_name, uid_of_vis
+from restorekit.uids import uid_of_name
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 SESSION_LIMIT = 1000
@@ -194,6 +194,58 @@ def _schedblock(ctx: _Context) -> SchedBlock | None:
     return chosen
 
 
+def _calibrated_ebs(
+    ctx: _Context, calibrated: bool, manifest_name: str | None, names: dict[str, str]
+) -> list:
+    """``(name, session, missing)`` of each calibrated EB: from the manifest when it was read,
+    else inferred from the product names; ``names`` gets the manifest -> archive name map."""
+    ev = ctx.ev
+    if ev.manifest is not None:
+        ctx.source = "manifest"
+        calibrated_ebs = calibrated_from_manifest(ev, names)
+        if names:
+            ctx.add(
+                "PRODUCT_NAME_MAPPED",
+                f"the archive holds {len(names)} product{'s' if len(names) != 1 else ''} under "
+                "other names than the manifest gives; products/ holds each under both: "
+                + ", ".join(f"{a} as {m}" for m, a in sorted(names.items())),
+            )
+        return calibrated_ebs
+    ctx.source = "products" if calibrated else None
+    if manifest_name and ev.documents_read:
+        ctx.add(
+            "MANIFEST_UNREADABLE",
+            f"{ev.manifest_problem or 'the manifest could not be read'}; the plan is "
+            "inferred from the product list",
+        )
+    return calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
+
+
+def _eb_rows(ctx: _Context, calibrated_ebs: list, calibrated: bool) -> dict[str, EbRow]:
+    """One row per EB any source names: the calibrated ones, then the rest in observing order."""
+    ev = ctx.ev
+    known = ctx.science | set(ev.qa0) | set(ctx.session_of)
+    rows: dict[str, EbRow] = {}
+    for name, session, missing in calibrated_ebs:
+        row = _calibrated_row(ctx, name, session, missing, known)
+        rows[row.eb] = row
+    for eb in _order(known - set(rows), ev.eb_start, ctx.position):
+        rows[eb] = _uncalibrated_row(ctx, eb, calibrated)
+    return rows
+
+
+def _table_order(ev: Evidence, rows: Iterable[EbRow]) -> list[EbRow]:
+    """The EB table by session (OUSStatus ordinal, else manifest number), then observing time."""
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.ousstatus_session or session_number(r.manifest_session) or 1 << 30,
+            ev.eb_start.get(r.eb) or "",
+            r.eb,
+        ),
+    )
+
+
 def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePlan:
     """Apply every rule to ``ev`` and return the plan with its EB table and findings.
 
@@ -216,44 +268,17 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
             "no *pipeline_manifest.xml among the products; hifa_restoredata needs it",
         )
     names: dict[str, str] = {}
-    if ev.manifest is not None:
-        ctx.source = "manifest"
-        calibrated_ebs = calibrated_from_manifest(ev, names)
-        if names:
-            ctx.add(
-                "PRODUCT_NAME_MAPPED",
-                f"the archive holds {len(names)} product{'s' if len(names) != 1 else ''} under "
-                "other names than the manifest gives; products/ holds each under both: "
-                + ", ".join(f"{a} as {m}" for m, a in sorted(names.items())),
-            )
-    else:
-        ctx.source = "products" if calibrated else None
-        if manifest_name and ev.documents_read:
-            ctx.add(
-                "MANIFEST_UNREADABLE",
-                f"{ev.manifest_problem or 'the manifest could not be read'}; the plan is "
-                "inferred from the product list",
-            )
-        calibrated_ebs = (
-            calibrated_from_products(ev, ctx.session_of, ctx.findings) if calibrated else []
-        )
+    calibrated_ebs = _calibrated_ebs(ctx, calibrated, manifest_name, names)
     total_power = _total_power(ev)
     if total_power:
         ctx.add(
             "TOTAL_POWER",
             "a total-power (single-dish) MOUS: restored with hsd_restoredata and ocorr_mode='ao'",
         )
-
-    known = ctx.science | set(ev.qa0) | set(ctx.session_of)
-    rows: dict[str, EbRow] = {}
-    for name, session, missing in calibrated_ebs:
-        row = _calibrated_row(ctx, name, session, missing, known)
-        rows[row.eb] = row
-    for eb in _order(known - set(rows), ev.eb_start, ctx.position):
-        rows[eb] = _uncalibrated_row(ctx, eb, calibrated)
+    rows = _eb_rows(ctx, calibrated_ebs, calibrated)
     sessions = _restore_sessions(ctx, rows.values())
     schedblock = _schedblock(ctx)
-    _compare_restore_script(ev, rows, sessions, ctx.findings)
+    compare_restore_script(ev, rows, sessions, ctx.findings)
     restored_ebs = {eb for ebs in sessions.values() for eb in ebs}
     call = restore_call(ev, restored_ebs, total_power, pipeline_release, ctx.add)
     restored = any(r.restore for r in rows.values())
@@ -261,20 +286,12 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
         ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
     restorable = bool(calibrated and manifest_name and restored and not call.blocked)
     route = None if ev.script_problems else "script" if call.fixes else "ppr"
-    table = sorted(
-        rows.values(),
-        key=lambda r: (
-            r.ousstatus_session or session_number(r.manifest_session) or 1 << 30,
-            ev.eb_start.get(r.eb) or "",
-            r.eb,
-        ),
-    )
     return RestorePlan(
         mous=ev.mous,
         restorable=restorable,
         route=route,
         sessions=sessions if restorable else {},
-        ebs=table,
+        ebs=_table_order(ev, rows.values()),
         findings=ctx.findings,
         task=call.task,
         ocorr_mode=call.ocorr_mode,
@@ -295,35 +312,3 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
         product_names=names,
         degraded=[f"{name}: {why}" for name, why in sorted(ev.document_problems.items())],
     )
-
-
-def _compare_restore_script(
-    ev: Evidence, rows: dict[str, EbRow], sessions: dict[str, list[str]], findings: list[Finding]
-) -> None:
-    """Mark the EBs the delivered restore script restores; say where it differs from the plan."""
-    for _, why in sorted(ev.script_problems.items()):
-        findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", why))
-    call = ev.restore_script.restore if ev.restore_script else None
-    if call is None:
-        return
-    # Sessions repeat (one per vis): compare (EB, session) pairs, as the pipeline pairs them.
-    delivered = {
-        (uid_of_vis(v), s)
-        for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
-    }
-    for eb, _ in delivered:
-        if eb in rows:
-            rows[eb].in_restore_script = True
-    planned = {(eb, name) for name, ebs in sessions.items() for eb in ebs}
-    if delivered != planned:
-        extra = sorted(f"{eb} ({s})" for eb, s in delivered - planned)
-        lacking = sorted(f"{eb} ({s})" for eb, s in planned - delivered)
-        parts = [f"it restores {', '.join(extra)}" if extra else "",
-                 f"it does not restore {', '.join(lacking)}" if lacking else ""]
-        findings.append(
-            Finding(
-                "RESTORE_SCRIPT_DISAGREES",
-                "the delivered restore script differs from the plan: "
-                + "; ".join(p for p in parts if p),
-            )
-        )

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from restorekit.errors import ConfigurationError
 from restorekit.evidence.gather import Evidence
 from restorekit.rules import releases
+from restorekit.rules.findings import Finding
+from restorekit.rules.plan import EbRow
 from restorekit.rules.releases import Release
 from restorekit.sources.scripts import DeliveredScript, FixCall, TaskCall
 from restorekit.uids import uid_of_vis
@@ -241,3 +243,33 @@ def _listing(script: DeliveredScript) -> str:
     return ", ".join(f"{fn} x{n}" for fn, n in counts.items())
 
 
+def compare_restore_script(
+    ev: Evidence, rows: dict[str, EbRow], sessions: dict[str, list[str]], findings: list[Finding]
+) -> None:
+    """Mark the EBs the delivered restore script restores; say where it differs from the plan."""
+    for _, why in sorted(ev.script_problems.items()):
+        findings.append(Finding("RESTORE_SCRIPT_UNREADABLE", why))
+    call = ev.restore_script.restore if ev.restore_script else None
+    if call is None:
+        return
+    # Sessions repeat (one per vis): compare (EB, session) pairs, as the pipeline pairs them.
+    delivered = {
+        (uid_of_vis(v), s)
+        for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
+    }
+    for eb, _ in delivered:
+        if eb in rows:
+            rows[eb].in_restore_script = True
+    planned = {(eb, name) for name, ebs in sessions.items() for eb in ebs}
+    if delivered != planned:
+        extra = sorted(f"{eb} ({s})" for eb, s in delivered - planned)
+        lacking = sorted(f"{eb} ({s})" for eb, s in planned - delivered)
+        parts = [f"it restores {', '.join(extra)}" if extra else "",
+                 f"it does not restore {', '.join(lacking)}" if lacking else ""]
+        findings.append(
+            Finding(
+                "RESTORE_SCRIPT_DISAGREES",
+                "the delivered restore script differs from the plan: "
+                + "; ".join(p for p in parts if p),
+            )
+        )
