@@ -15,7 +15,7 @@ import pytest
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS
 from restorekit.demo.documents import pipescript, tgz
 from restorekit.inspection import inspect_mous
-from restorekit.restore.ppr import read_ppr
+from restorekit.restore.ppr_reading import read_ppr
 from restorekit.restore.prepare import prepare_restore
 from restorekit.restore.rawdata import export_rawdata
 from restorekit.restore.scriptgen import restore_script

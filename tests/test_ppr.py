@@ -3,7 +3,8 @@ import pytest
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import PprCheckError
 from restorekit.restore.layout import RestoreLayout
-from restorekit.restore.ppr import build_ppr, check_ppr, read_ppr, session_intents
+from restorekit.restore.ppr import build_ppr, session_intents
+from restorekit.restore.ppr_reading import check_ppr, read_ppr
 from restorekit.settings import SiteSettings
 
 from .helpers import plan_for

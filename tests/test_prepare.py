@@ -9,7 +9,7 @@ import pytest
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import InputError, NotRestorableError, RestoreAreaError
 from restorekit.inspection import inspect_mous
-from restorekit.restore.ppr import check_ppr, read_ppr
+from restorekit.restore.ppr_reading import check_ppr, read_ppr
 from restorekit.restore.prepare import prepare_restore
 from restorekit.sources.ngas import HttpNgas, LocalNgas
 from restorekit.sources.scripts import parse_script

@@ -202,7 +202,7 @@ class RestoreNotebook:
 
     def prepare(self, *, fetch_raw: bool = False, overwrite: bool = False) -> None:
         """Write the restore area; an MOUS that cannot be restored is reported, not raised."""
-        from restorekit.restore.ppr import read_ppr
+        from restorekit.restore.ppr_reading import read_ppr
         from restorekit.restore.prepare import prepare_restore
 
         try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from restorekit.errors import DocumentError, InputError, NgasError
-from restorekit.restore.ppr import PprReading, read_ppr
+from restorekit.restore.ppr_reading import PprReading, read_ppr
 from restorekit.restore.tarlist import INDEX_NAME, TarListing, TarListings
 from restorekit.sources.calapply import gaintables
 from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest

@@ -14,7 +14,8 @@ from restorekit.fsutil import atomic_link, atomic_write
 from restorekit.inspection import Inspection, inspect_mous
 from restorekit.restore.check import CheckReport, check_area
 from restorekit.restore.layout import RestoreLayout
-from restorekit.restore.ppr import build_ppr, check_ppr
+from restorekit.restore.ppr import build_ppr
+from restorekit.restore.ppr_reading import check_ppr
 from restorekit.restore.rawdata import export_rawdata, raw_store_for
 from restorekit.restore.record import area_record, claim_area
 from restorekit.restore.runlog import run_log
