@@ -19,6 +19,7 @@ import resource
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -42,6 +43,20 @@ from restorekit.uids import parse_uid
 __all__ = ["IN_LIST_LIMIT", "SurveyResult", "survey", "survey_codes", "survey_of"]
 WHOLE_TABLE_THRESHOLD = 5000
 """Above this many MOUSes, whole tables are read and filtered in memory."""
+SURVEY_COLUMNS = [
+    "mous",
+    "project_code",
+    "ebs",
+    "ousstatus_sessions",
+    "calibrated_ebs",
+    "restore_ebs",
+    "restore_sessions",
+    "restorable",
+    "route",
+    "worst",
+    "degraded",
+]
+"""The survey table's columns before one boolean column per finding code."""
 
 
 @dataclass
@@ -234,27 +249,10 @@ def survey(
         store = open_store()
     started = time.perf_counter()
     codes = survey_codes(deep)
-    collecting = gc.isenabled()
-    # The index holds millions of objects and no reference cycles; cyclic GC passes over
-    # it would cost a sixth of the run.
-    gc.disable()
     processes = default_processes() if processes is None else processes
-    columns = [
-        "mous",
-        "project_code",
-        "ebs",
-        "ousstatus_sessions",
-        "calibrated_ebs",
-        "restore_ebs",
-        "restore_sessions",
-        "restorable",
-        "route",
-        "worst",
-        "degraded",
-        *codes,
-    ]
+    columns = [*SURVEY_COLUMNS, *codes]
     worker_peaks: list[float] = []
-    try:
+    with _without_cyclic_gc():
         forked = None
         if wanted is None and not deep and processes > 1:
             forked = _survey_forked(engine, codes, processes)
@@ -262,22 +260,8 @@ def survey(
             tuples, round_trips, worker_peaks = forked
             records = [dict(zip(columns, t, strict=True)) for t in tuples]
         else:
-            with RoundTrips(engine) as trips:
-                if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
-                    evidence = stream_archive(engine)
-                    if wanted is not None:
-                        chosen = set(wanted)
-                        evidence = (ev for ev in evidence if ev.mous in chosen)
-                else:
-                    evidence = iter_evidence(read_tables(engine, wanted), wanted)
-                records = [
-                    classify(plan, ev, codes)
-                    for ev, plan in _plans(evidence, store if deep else None, jobs)
-                ]
-            round_trips = trips.count
-    finally:
-        if collecting:
-            gc.enable()
+            store = store if deep else None
+            records, round_trips = _survey_here(engine, wanted, codes, store, jobs)
     records.sort(key=lambda r: r["mous"])
     table = pd.DataFrame(records, columns=columns)
     table = table.astype({"ousstatus_sessions": "Int64"})
@@ -291,6 +275,35 @@ def survey(
         processes=len(worker_peaks) + 1,
         worker_peak_mb=worker_peaks,
     )
+
+
+@contextmanager
+def _without_cyclic_gc():
+    """The index holds millions of objects and no reference cycles; cyclic GC passes over
+    it would cost a sixth of the run."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _survey_here(
+    engine: Engine, wanted: list[str] | None, codes: list[str], store, jobs: int
+) -> tuple[list[dict], int]:
+    """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
+    with RoundTrips(engine) as trips:
+        if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
+            evidence = stream_archive(engine)
+            if wanted is not None:
+                chosen = set(wanted)
+                evidence = (ev for ev in evidence if ev.mous in chosen)
+        else:
+            evidence = iter_evidence(read_tables(engine, wanted), wanted)
+        records = [classify(plan, ev, codes) for ev, plan in _plans(evidence, store, jobs)]
+    return records, trips.count
 
 
 def survey_of(
