@@ -101,15 +101,7 @@ def fetch_products(
     show = sys.stderr.isatty() if progress is None else progress
     total = sum(p.size or 0 for p in products)
     started = time.perf_counter()
-    with tqdm(
-        total=total,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        disable=not show,
-        desc="products",
-        file=sys.stderr,
-    ) as bar:
+    with _byte_bar(total, show) as bar:
 
         def advance(n: int) -> None:
             with lock:
@@ -138,20 +130,37 @@ def fetch_products(
             list(pool.map(one, products))
     report.seconds = time.perf_counter() - started
     if report.failed:
-        listing = "; ".join(f"{n}: {why}" for n, why in sorted(report.failed.items())[:3])
-        more = len(report.failed) - 3
-        mismatched = all(SIZE_MISMATCH in why for why in report.failed.values())
-        advice = (
-            "the archive's STORED_SIZE disagrees with what NGAS serves, which a rerun will not "
-            "change: report it to the archive"
-            if mismatched
-            else "rerun to resume"
-        )
-        raise NgasError(
-            f"{len(report.failed)} of {len(products)} products could not be fetched ({listing}"
-            f"{f'; and {more} more' if more > 0 else ''}); {advice}"
-        )
+        raise _failures(report.failed, len(products))
     return report
+
+
+def _byte_bar(total: int, show: bool) -> tqdm:
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        disable=not show,
+        desc="products",
+        file=sys.stderr,
+    )
+
+
+def _failures(failed: dict[str, str], of: int) -> NgasError:
+    """One error naming the first failed transfers and what to do about them."""
+    listing = "; ".join(f"{n}: {why}" for n, why in sorted(failed.items())[:3])
+    more = len(failed) - 3
+    mismatched = all(SIZE_MISMATCH in why for why in failed.values())
+    advice = (
+        "the archive's STORED_SIZE disagrees with what NGAS serves, which a rerun will not "
+        "change: report it to the archive"
+        if mismatched
+        else "rerun to resume"
+    )
+    return NgasError(
+        f"{len(failed)} of {of} products could not be fetched ({listing}"
+        f"{f'; and {more} more' if more > 0 else ''}); {advice}"
+    )
 
 
 DOCUMENT_CAP = 64 * 2**20
