@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS
-from restorekit.demo.documents import pipescript, tgz
+from restorekit.demo.documents import tgz
+from restorekit.demo.scripts import pipescript
 from restorekit.inspection import inspect_mous
 from restorekit.restore.ppr_reading import read_ppr
 from restorekit.restore.prepare import prepare_restore

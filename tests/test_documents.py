@@ -1,7 +1,8 @@
 import pytest
 
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
-from restorekit.demo.documents import deliverables, manifest_xml, restore_script
+from restorekit.demo.documents import deliverables, manifest_xml
+from restorekit.demo.scripts import restore_script
 from restorekit.errors import DocumentError
 from restorekit.sources.manifest import choose_manifest, parse_manifest
 from restorekit.sources.ousstatus import parse_ousstatus
