@@ -161,7 +161,7 @@ def test_xml_disagreeing_with_the_database():
         SchedBlock(s.uid, s.name, "uid://A001/X9/X9", s.state) for s in ev.schedblocks
     ]
     ev.science_ebs = [*ev.science_ebs, "uid://A002/Xfff/X1"]
-    ev.status["project_status"] = "uid://A001/X9/X8"
+    ev.status.project_status = "uid://A001/X9/X8"
     codes = reconcile(ev).codes
     assert {
         "OUSSTATUS_SBSTATUS_MISMATCH",

@@ -17,7 +17,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from restorekit.evidence.gather import Evidence, SchedBlock, read_ousstatus
+from restorekit.evidence.gather import (
+    AquaOusRow,
+    Evidence,
+    ProjectRow,
+    SchedBlock,
+    StatusRow,
+    read_ousstatus,
+)
 from restorekit.sources import schema
 from restorekit.sources.archive import lob_text, translate_errors
 from restorekit.sources.bulk_queries import (
@@ -139,20 +146,14 @@ class ArchiveIndex:
         project_uids = sorted({r[1] for r in mine})
         if project_uids and project_uids[0] in self.projects:
             code, title, pi = self.projects[project_uids[0]]
-            ev.project = {"code": code, "uid": project_uids[0], "title": title, "pi": pi}
+            ev.project = ProjectRow(code, project_uids[0], title, pi)
         if mous in self.aqua_ous:
             obs_project, part_id = self.aqua_ous[mous]
-            ev.aqua_ous = {"obs_project": obs_project, "part_id": part_id}
+            ev.aqua_ous = AquaOusRow(obs_project, part_id)
         s = self.status.get(mous)
         if s is not None:
             part_id, state, parent, project_status, obs_project = s
-            ev.status = {
-                "project_status": project_status,
-                "parent": parent,
-                "obs_project": obs_project,
-                "part_id": part_id,
-                "state": state,
-            }
+            ev.status = StatusRow(project_status, parent, obs_project, part_id, state)
             grand = self.status.get(parent) if parent else None
             ev.sous = grand[2] if grand else None
         ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, mous)

@@ -8,6 +8,7 @@ for many MOUSes at once from whole-table reads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -23,12 +24,45 @@ from restorekit.sources.scripts import DeliveredScript, parse_script
 MISSING = "missing"
 
 
+_Row = TypeVar("_Row", "ProjectRow", "StatusRow", "AquaOusRow")
+
+
 @dataclass(frozen=True)
 class SchedBlock:
     uid: str
     name: str | None = None
     status_uid: str | None = None
     state: str | None = None
+
+
+@dataclass(slots=True)
+class ProjectRow:
+    """ASA_PROJECT of the MOUS's project."""
+
+    code: str | None = None
+    uid: str | None = None
+    title: str | None = None
+    pi: str | None = None
+
+
+@dataclass(slots=True)
+class StatusRow:
+    """OBS_UNIT_SET_STATUS of the MOUS."""
+
+    project_status: str | None = None
+    parent: str | None = None
+    """The GOUS (PARENT_OBS_UNIT_SET_STATUS_ID)."""
+    obs_project: str | None = None
+    part_id: str | None = None
+    state: str | None = None
+
+
+@dataclass(slots=True)
+class AquaOusRow:
+    """AQUA_OUS of the MOUS: its ObsProject and ObsUnitSet partId."""
+
+    obs_project: str | None = None
+    part_id: str | None = None
 
 
 @dataclass
@@ -44,13 +78,9 @@ class Evidence:
     products: dict[str, str] = field(default_factory=dict)
     """NGAS file id -> file class."""
     product_sizes: dict[str, int | None] = field(default_factory=dict)
-    project: dict[str, str | None] = field(default_factory=dict)
-    """``code``, ``uid``, ``title``, ``pi``."""
-    status: dict[str, str | None] = field(default_factory=dict)
-    """OBS_UNIT_SET_STATUS of the MOUS: ``project_status``, ``parent``, ``obs_project``,
-    ``part_id``, ``state``."""
-    aqua_ous: dict[str, str | None] = field(default_factory=dict)
-    """``obs_project``, ``part_id`` from AQUA_OUS."""
+    project: ProjectRow = field(default_factory=ProjectRow)
+    status: StatusRow = field(default_factory=StatusRow)
+    aqua_ous: AquaOusRow = field(default_factory=AquaOusRow)
     sous: str | None = None
     ousstatus: OusStatus | None = None
     ousstatus_problem: str | None = None
@@ -115,10 +145,16 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
         n: _none(s) for n, s in zip(products.ngas_file_id, products.stored_size, strict=True)
     }
     ev.project = _first(
-        tables["project"], code="project_code", uid="project_uid", title="title", pi="pi_name"
+        tables["project"],
+        ProjectRow,
+        code="project_code",
+        uid="project_uid",
+        title="title",
+        pi="pi_name",
     )
     ev.status = _first(
         tables["ous_status"],
+        StatusRow,
         project_status="obs_project_status_id",
         parent="parent_obs_unit_set_status_id",
         obs_project="obs_project_id",
@@ -126,9 +162,10 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
         state="domain_entity_state",
     )
     ev.aqua_ous = _first(
-        tables["obs_unit_set"], obs_project="obsunitsetuid", part_id="obsunitsetpartid"
+        tables["obs_unit_set"], AquaOusRow, obs_project="obsunitsetuid", part_id="obsunitsetpartid"
     )
-    ev.sous = _first(tables["parent_chain"], sous="sous").get("sous")
+    chain = tables["parent_chain"]
+    ev.sous = None if chain.empty else _none(chain.iloc[0]["sous"])
     ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, uid)
     ev.manifest_name = choose_manifest(ev.products)
     if store is not None:
@@ -188,8 +225,9 @@ def _none(value: object):
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
 
 
-def _first(frame: pd.DataFrame, **columns: str) -> dict[str, str | None]:
+def _first(frame: pd.DataFrame, row_type: type[_Row], **columns: str) -> _Row:
+    """The first row of ``frame`` as ``row_type``, its fields from the named columns."""
     if frame.empty:
-        return {}
+        return row_type()
     row = frame.iloc[0]
-    return {key: _none(row[col]) for key, col in columns.items()}
+    return row_type(**{key: _none(row[col]) for key, col in columns.items()})

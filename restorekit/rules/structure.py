@@ -100,10 +100,10 @@ def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
             )
         )
     pairs = [
-        ("ProjectStatusRef", xml.refs.get("project_status"), ev.status.get("project_status")),
-        ("ObsUnitSetRef", xml.refs.get("obs_project"), ev.aqua_ous.get("obs_project")),
-        ("ObsUnitSetRef partId", xml.refs.get("part_id"), ev.aqua_ous.get("part_id")),
-        ("ContainingObsUnitSetRef", xml.refs.get("containing_ous"), ev.status.get("parent")),
+        ("ProjectStatusRef", xml.refs.get("project_status"), ev.status.project_status),
+        ("ObsUnitSetRef", xml.refs.get("obs_project"), ev.aqua_ous.obs_project),
+        ("ObsUnitSetRef partId", xml.refs.get("part_id"), ev.aqua_ous.part_id),
+        ("ContainingObsUnitSetRef", xml.refs.get("containing_ous"), ev.status.parent),
         ("OUSStatusEntity", xml.refs.get("ous_status"), ev.mous),
     ]
     for what, in_doc, in_db in pairs:
@@ -119,19 +119,19 @@ def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
 def project_refs(ev: Evidence) -> ProjectRefs:
     refs = ev.ousstatus.refs if ev.ousstatus else {}
     return ProjectRefs(
-        code=ev.project.get("code"),
-        title=ev.project.get("title"),
-        pi=ev.project.get("pi"),
-        obs_project=ev.aqua_ous.get("obs_project")
-        or ev.status.get("obs_project")
-        or ev.project.get("uid")
+        code=ev.project.code,
+        title=ev.project.title,
+        pi=ev.project.pi,
+        obs_project=ev.aqua_ous.obs_project
+        or ev.status.obs_project
+        or ev.project.uid
         or refs.get("obs_project"),
-        part_id=ev.aqua_ous.get("part_id") or ev.status.get("part_id") or refs.get("part_id"),
-        project_status=ev.status.get("project_status") or refs.get("project_status"),
+        part_id=ev.aqua_ous.part_id or ev.status.part_id or refs.get("part_id"),
+        project_status=ev.status.project_status or refs.get("project_status"),
         ous_status=ev.mous,
-        gous=ev.status.get("parent") or refs.get("containing_ous"),
+        gous=ev.status.parent or refs.get("containing_ous"),
         sous=ev.sous,
-        state=ev.status.get("state") or refs.get("state"),
+        state=ev.status.state or refs.get("state"),
         casa_version=ev.manifest.casa_version if ev.manifest else None,
         pipeline_version=ev.manifest.pipeline_version if ev.manifest else None,
     )
