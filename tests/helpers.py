@@ -9,7 +9,7 @@ from restorekit.demo.documents import deliverables
 from restorekit.demo.model import MousSpec
 from restorekit.demo.rows import rows_for
 from restorekit.errors import NgasError
-from restorekit.evidence.bulk import evidence_from_rows
+from restorekit.evidence.bulk import iter_evidence
 from restorekit.evidence.gather import Evidence, read_documents
 from restorekit.rules.plan import RestorePlan
 from restorekit.rules.reconcile import reconcile
@@ -32,7 +32,7 @@ class MemoryNgas:
 
 
 def evidence_for(spec: MousSpec, *, documents: bool = True) -> Evidence:
-    ev = evidence_from_rows(rows_for([spec]), [spec.mous])[spec.mous]
+    (ev,) = iter_evidence(rows_for([spec]), [spec.mous])
     if documents:
         read_documents(ev, MemoryNgas({d.name: d.render() for d in deliverables(spec)}))
     return ev

@@ -337,9 +337,9 @@ def test_shifted_manifest_numbers_are_kept_and_flagged(spec, shift):
 
 def test_gather_and_bulk_agree_on_every_demo_mous(engine):
     from restorekit.demo.rows import rows_for
-    from restorekit.evidence.bulk import evidence_from_rows
+    from restorekit.evidence.bulk import iter_evidence
 
-    bulk = evidence_from_rows(rows_for(DEMO_SPECS))
+    bulk = {ev.mous: ev for ev in iter_evidence(rows_for(DEMO_SPECS))}
     for spec in DEMO_SPECS:
         one = gather(engine, spec.mous)
         other = bulk[spec.mous]

@@ -39,7 +39,11 @@ def real_file(name: str) -> Callable[[], bytes]:
 
 
 def deliverables(spec: MousSpec) -> list[Deliverable]:
-    """Every product file of the MOUS, in a stable order, named as the archive names them."""
+    """Every product file of the MOUS, in a stable order, named as the archive names them.
+
+    One straight list of the files a delivery holds, in the order the export writes them;
+    splitting it would scatter that list.
+    """
     m = f"{spec.archive_prefix}{spec.file}"
     recipe = spec.recipe
     files: list[Deliverable] = []

@@ -115,6 +115,7 @@ def _real_data_sessions() -> list[SessionSpec]:
 
 
 def _specs() -> list[MousSpec]:
+    """The demo MOUSes. Long because it is data: one literal per MOUS, saying what it shows."""
     seed = MousSpec(
         mous=SEED_MOUS,
         gous="uid://A001/X12a3/X80d",

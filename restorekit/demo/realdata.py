@@ -77,6 +77,8 @@ def calapply_text(eb: RealEb, directory: str = "/processing/working") -> str:
 
 
 def _simulate(ms: Path, eb: RealEb) -> None:
+    """Fill ``ms`` with simulated visibilities of ``eb`` (CASA's simulator, one tool session:
+    kept as one sequence of tool calls, in the order CASA requires them)."""
     import numpy as np
     from casatools import ctsys, measures, simulator, table
 

@@ -33,7 +33,11 @@ class Rates:
 
 
 def synthetic_specs(n: int, seed: int = 0, rates: Rates | None = None) -> Iterator[MousSpec]:
-    """``n`` MOUS specs; the same ``seed`` always gives the same archive."""
+    """``n`` MOUS specs; the same ``seed`` always gives the same archive.
+
+    One function on purpose: the random draws happen in a fixed order, so that a seed keeps
+    giving the same archive; moving draws into helpers would make that order easy to break.
+    """
     rates = rates or Rates()
     rng = random.Random(seed)
     r = rng.random

@@ -168,11 +168,6 @@ def iter_evidence(rows: Rows, mouses: Iterable[str] | None = None) -> Iterator[E
         yield index.evidence(mous, index.xml.get(mous))
 
 
-def evidence_from_rows(rows: Rows, mouses: Iterable[str] | None = None) -> dict[str, Evidence]:
-    """The evidence of every MOUS in ``mouses`` (default: all in ASA_SCIENCE)."""
-    return {ev.mous: ev for ev in iter_evidence(rows, mouses)}
-
-
 def _partition_filter(index: ArchiveIndex, wanted: set[str]):
     """Keep only the SchedBlock and EB rows a worker's MOUSes need (those tables have no MOUS
     column to bound in SQL), so that workers split the memory too."""

@@ -50,6 +50,8 @@ def choose_schedblock(
 
 
 def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
+    """The OUSStatus XML against the archive: present and readable, the same EBs, SBStatus and
+    references."""
     xml = ev.ousstatus
     if xml is None:
         if ev.ousstatus_problem == MISSING:
@@ -69,6 +71,11 @@ def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
                 )
             )
         return
+    _ousstatus_ebs(ev, xml, findings)
+    _ousstatus_refs(ev, xml, findings)
+
+
+def _ousstatus_ebs(ev: Evidence, xml, findings: list[Finding]) -> None:
     in_xml = set(xml.session_of())
     known = set(ev.science_ebs) | set(ev.qa0)
     for eb in ev.science_ebs:
@@ -88,6 +95,9 @@ def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
                 eb,
             )
         )
+
+
+def _ousstatus_refs(ev: Evidence, xml, findings: list[Finding]) -> None:
     statuses = {sb.status_uid for sb in ev.schedblocks if sb.status_uid}
     refs = [xml.refs.get("sbstatus")] + [s.sbstatus_ref for s in xml.sessions]
     wrong = sorted({r for r in refs if r and statuses and r not in statuses})
