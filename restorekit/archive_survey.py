@@ -12,12 +12,13 @@ documents (``from_database=False`` in :data:`restorekit.rules.findings.CODES`) a
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
 import resource
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,9 +28,10 @@ from sqlalchemy.engine import Engine
 
 from restorekit.evidence.bulk import iter_evidence, stream_archive
 from restorekit.evidence.gather import Evidence, read_documents
+from restorekit.rules.casa import Install, Wanted
 from restorekit.rules.findings import CODES, SEVERITY_ORDER
 from restorekit.rules.plan import RestorePlan
-from restorekit.rules.reconcile import reconcile
+from restorekit.rules.reconcile import reconcile, wanted_of
 from restorekit.sources.archive import RoundTrips
 from restorekit.sources.bulk_queries import (
     IN_LIST_LIMIT,
@@ -54,6 +56,9 @@ SURVEY_COLUMNS = [
     "restorable",
     "route",
     "worst",
+    "casa_wanted",
+    "pipeline_wanted",
+    "casa_match",
     "degraded",
 ]
 """The survey table's columns before one boolean column per finding code."""
@@ -114,6 +119,10 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
         "route": plan.route if ev.documents_read else None,
         "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
     }
+    wanted = plan.casa.wanted if plan.casa else wanted_of(ev) if plan.calibration_source else None
+    row["casa_wanted"] = wanted.casa if wanted else None
+    row["pipeline_wanted"] = wanted.pipeline if wanted else None
+    row["casa_match"] = plan.casa.match if plan.casa else None
     row["degraded"] = bool(plan.degraded)
     if plan.degraded:
         # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
@@ -123,25 +132,28 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
     return row
 
 
-def _plans(evidence: Iterator[Evidence], store: NgasStore | None, jobs: int):
+PlanOf = Callable[[Evidence], RestorePlan]
+
+
+def _plans(evidence: Iterator[Evidence], store: NgasStore | None, jobs: int, plan_of: PlanOf):
     if store is None:
         for ev in evidence:
-            yield ev, reconcile(ev)
+            yield ev, plan_of(ev)
         return
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         batch: list[Evidence] = []
         for ev in evidence:
             batch.append(ev)
             if len(batch) == 4 * jobs:
-                yield from _deep_batch(pool, batch, store)
+                yield from _deep_batch(pool, batch, store, plan_of)
                 batch = []
-        yield from _deep_batch(pool, batch, store)
+        yield from _deep_batch(pool, batch, store, plan_of)
 
 
-def _deep_batch(pool, batch: list[Evidence], store: NgasStore):
+def _deep_batch(pool, batch: list[Evidence], store: NgasStore, plan_of: PlanOf):
     list(pool.map(lambda ev: read_documents(ev, store), batch))
     for ev in batch:
-        yield ev, reconcile(ev)
+        yield ev, plan_of(ev)
 
 
 def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
@@ -166,27 +178,27 @@ def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
     return summary.sort_values(["mouses", "code"], ascending=[False, True], ignore_index=True)
 
 
-_FORKED: tuple[Engine, list[str]] | None = None
+_FORKED: tuple[Engine, list[str], PlanOf] | None = None
 """What forked survey workers inherit (an engine cannot be pickled)."""
 
 
-def _classify_part(engine: Engine, codes: list[str], bounds: Bounds) -> list[tuple]:
+def _classify_part(engine: Engine, codes: list[str], bounds: Bounds, plan_of: PlanOf):
     return [
-        tuple(classify(reconcile(ev), ev, codes).values()) for ev in stream_archive(engine, bounds)
+        tuple(classify(plan_of(ev), ev, codes).values()) for ev in stream_archive(engine, bounds)
     ]
 
 
 def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float]:
     """In a forked worker: classify the MOUSes within ``bounds``; rows, round trips, peak MB."""
-    engine, codes = _FORKED  # type: ignore[misc]
+    engine, codes, plan_of = _FORKED  # type: ignore[misc]
     engine.dispose(close=False)  # never reuse the parent's connections
     gc.disable()
     with RoundTrips(engine) as trips:
-        records = _classify_part(engine, codes, bounds)
+        records = _classify_part(engine, codes, bounds, plan_of)
     return records, trips.count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _survey_forked(engine: Engine, codes: list[str], processes: int):
+def _survey_forked(engine: Engine, codes: list[str], processes: int, plan_of: PlanOf):
     """Classify the whole archive in ``processes`` ranges of MOUS uids: this process takes the
     first, forked workers the others. ``None`` where fork is not available."""
     global _FORKED
@@ -194,13 +206,13 @@ def _survey_forked(engine: Engine, codes: list[str], processes: int):
         return None
     with RoundTrips(engine) as trips:
         first, *rest = partition_bounds(engine, processes)
-    _FORKED = (engine, codes)
+    _FORKED = (engine, codes, plan_of)
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=max(1, len(rest)), mp_context=context) as pool:
             others = [pool.submit(_survey_part, bounds) for bounds in rest]
             with trips:
-                mine = _classify_part(engine, codes, first)
+                mine = _classify_part(engine, codes, first, plan_of)
             parts = [(mine, 0, None)] + [f.result() for f in others]
     finally:
         _FORKED = None
@@ -224,6 +236,7 @@ def survey(
     store: NgasStore | None = None,
     jobs: int = 8,
     processes: int | None = None,
+    casa: Sequence[Install] | None = None,
 ) -> SurveyResult:
     """Classify every MOUS (default: all in ASA_SCIENCE) with the reconciliation's findings.
 
@@ -237,6 +250,9 @@ def survey(
     processes
         Worker processes for a whole-archive survey (default: up to 2, the cores of the
         machines this was measured on); each reads the tables and keeps its share of MOUSes.
+    casa
+        The site's CASA installs: each MOUS's ``casa_match`` says how well they restore it
+        (see :func:`casa_needs`). ``casa_wanted`` and ``pipeline_wanted`` are reported without.
     """
     wanted = (
         None
@@ -251,17 +267,18 @@ def survey(
     codes = survey_codes(deep)
     processes = default_processes() if processes is None else processes
     columns = [*SURVEY_COLUMNS, *codes]
+    plan_of = functools.partial(reconcile, casa=casa)
     worker_peaks: list[float] = []
     with _without_cyclic_gc():
         forked = None
         if wanted is None and not deep and processes > 1:
-            forked = _survey_forked(engine, codes, processes)
+            forked = _survey_forked(engine, codes, processes, plan_of)
         if forked is not None:
             tuples, round_trips, worker_peaks = forked
             records = [dict(zip(columns, t, strict=True)) for t in tuples]
         else:
             store = store if deep else None
-            records, round_trips = _survey_here(engine, wanted, codes, store, jobs)
+            records, round_trips = _survey_here(engine, wanted, codes, store, jobs, plan_of)
     records.sort(key=lambda r: r["mous"])
     table = pd.DataFrame(records, columns=columns)
     table = table.astype({"ousstatus_sessions": "Int64"})
@@ -291,7 +308,7 @@ def _without_cyclic_gc():
 
 
 def _survey_here(
-    engine: Engine, wanted: list[str] | None, codes: list[str], store, jobs: int
+    engine: Engine, wanted: list[str] | None, codes: list[str], store, jobs: int, plan_of: PlanOf
 ) -> tuple[list[dict], int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
@@ -302,7 +319,8 @@ def _survey_here(
                 evidence = (ev for ev in evidence if ev.mous in chosen)
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
-        records = [classify(plan, ev, codes) for ev, plan in _plans(evidence, store, jobs)]
+        planned = _plans(evidence, store, jobs, plan_of)
+        records = [classify(plan, ev, codes) for ev, plan in planned]
     return records, trips.count
 
 
@@ -314,6 +332,7 @@ def survey_of(
     deep: bool = False,
     ngas: str | None = None,
     jobs: int = 8,
+    casa: Sequence[Install] | None = None,
 ) -> SurveyResult:
     """:func:`survey` from settings as the front ends have them: an archive URL, a file of MOUS
     uids, an NGAS location when ``deep``. One place for the CLI and the survey notebook."""
@@ -325,6 +344,33 @@ def survey_of(
     check_archive(engine)
     mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
     store = open_store(ngas) if deep else None
-    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs)
+    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs, casa=casa)
     result.archive = describe(engine)
     return result
+
+
+def casa_needs(table: pd.DataFrame) -> pd.DataFrame:
+    """MOUSes per CASA and pipeline version that calibrated them, and how many of them the
+    site's catalog restores exactly (``casa_match`` of the survey table), commonest first."""
+    columns = ["casa", "pipeline", "mouses", "exact", "casa_only", "close", "none", "install"]
+    known = table[table["casa_wanted"].notna()]
+    if known.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    groups = known.groupby(["casa_wanted", "pipeline_wanted"], dropna=False, sort=False)
+    for (casa, pipeline), group in groups:
+        matches = group["casa_match"].value_counts()
+        rows.append(
+            {
+                "casa": casa,
+                "pipeline": None if pd.isna(pipeline) else pipeline,
+                "mouses": len(group),
+                "exact": int(matches.get("exact", 0)),
+                "casa_only": int(matches.get("casa", 0)),
+                "close": int(matches.get("close", 0)),
+                "none": int(matches.get("none", 0)),
+                "install": Wanted(casa, None if pd.isna(pipeline) else pipeline, "").install_name(),
+            }
+        )
+    needs = pd.DataFrame(rows, columns=columns)
+    return needs.sort_values(["mouses", "casa"], ascending=[False, False], ignore_index=True)

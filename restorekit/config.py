@@ -7,7 +7,9 @@ Command-line options override these; site settings come from ``--settings FILE``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import os
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
 
 from restorekit.settings import SiteSettings
 
@@ -28,7 +30,11 @@ ENVIRONMENT = [
     Variable("RESTOREKIT_NGAS_TIMEOUT", "60", "seconds an NGAS request may wait for data"),
     Variable("RESTOREKIT_NGAS_REDIRECT_HOSTS", "none", "hosts NGAS may redirect to (a,b,...)"),
     Variable("RESTOREKIT_DOCUMENT_DEADLINE", "180", "seconds a manifest or script read may take"),
-    Variable("RESTOREKIT_CACHE", "~/.cache/restorekit", "where the demo archive is built"),
+    Variable(
+        "RESTOREKIT_CACHE",
+        "~/.cache/restorekit",
+        "where the demo archive is built and CASA versions are remembered",
+    ),
 ]
 """Environment variables, besides ``RESTOREKIT_<SETTING>`` for each site setting."""
 
@@ -38,11 +44,17 @@ def site_settings() -> list[Variable]:
     return [
         Variable(
             f"RESTOREKIT_{f.name.upper()}",
-            "none" if f.default is None else str(f.default),
+            _default(f),
             f"site setting `{f.name}`: {f.metadata['meaning']}",
         )
         for f in fields(SiteSettings)
     ]
+
+
+def _default(f) -> str:
+    if f.default is None or f.default is MISSING:
+        return "none"
+    return str(f.default)
 
 
 def markdown_table() -> str:
@@ -50,3 +62,12 @@ def markdown_table() -> str:
     for v in ENVIRONMENT + site_settings():
         rows.append(f"| `{v.name}` | {v.default} | {v.meaning} |")
     return "\n".join(rows)
+
+
+def cache_root() -> Path:
+    """``$RESTOREKIT_CACHE``, else ``$XDG_CACHE_HOME/restorekit`` (``~/.cache/restorekit``)."""
+    explicit = os.environ.get("RESTOREKIT_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "restorekit"

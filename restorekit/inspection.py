@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
 from restorekit.errors import DegradedEvidenceError
 from restorekit.evidence.gather import Evidence, gather
+from restorekit.rules.casa import Install
 from restorekit.rules.plan import RestorePlan
 from restorekit.rules.reconcile import reconcile
 from restorekit.sources.archive import connect
@@ -32,6 +34,7 @@ def inspect_mous(
     pipeline_release: str | None = None,
     allow_degraded: bool = False,
     schema: str | None = None,
+    casa: Sequence[Install] | None = None,
 ) -> Inspection:
     """Gather the archive rows and delivered documents of ``mous`` and reconcile them.
 
@@ -46,6 +49,9 @@ def inspect_mous(
         The release the restore will run with; default: the delivery's own.
     schema
         Oracle owner of the tables (see :func:`restorekit.sources.archive.connect`).
+    casa
+        The site's CASA installs (:func:`restorekit.sources.casa_installs.read_catalog`): the
+        plan then chooses the one to restore with. ``None``: no choice is made.
     allow_degraded
         Plan even when a delivered document could not be read (the plan says so in
         ``plan.degraded``, and chooses no route when the scripts are missing).
@@ -58,7 +64,7 @@ def inspect_mous(
     engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)
     evidence = gather(engine, mous, store)
-    plan = reconcile(evidence, pipeline_release=pipeline_release)
+    plan = reconcile(evidence, pipeline_release=pipeline_release, casa=casa)
     if plan.degraded and not allow_degraded:
         raise DegradedEvidenceError(
             f"{plan.mous}: {plan.degraded[0]}; restorekit will not plan from partial evidence: "

@@ -18,6 +18,10 @@ def _setting(default: str | None, meaning: str):
     return field(default=default, metadata={"meaning": meaning})
 
 
+def _collection(kind: type, meaning: str):
+    return field(default_factory=kind, metadata={"meaning": meaning, "kind": kind})
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     """Who and where a restore is prepared for, and how CASA is started (see
@@ -41,8 +45,19 @@ class SiteSettings:
     )
     pipeline_release: str | None = _setting(
         None,
-        "the pipeline release restores run with (e.g. 2024.1.0.8); default: the release that "
-        "calibrated each delivery",
+        "the pipeline release restores run with (e.g. 2024.1.0.8); default: the release of the "
+        "CASA chosen for each delivery, else the one that calibrated it",
+    )
+    casa_installs: tuple[str, ...] = _collection(
+        tuple,
+        "CASA installs (directories with bin/casa, or glob patterns; the variable separates "
+        f"them with {os.pathsep!r}), identified by name (casa-6.5.4-9-pipeline-2023.1.0.124) "
+        "or by asking bin/casa --version once",
+    )
+    casa_versions: dict[str, str] = _collection(
+        dict,
+        "CASA version (6.5.4-9) or version pair (6.5.4-9-pipeline-2023.1.0.124) -> command, "
+        "e.g. a container command; the variable is a YAML mapping",
     )
 
     @classmethod
@@ -51,7 +66,7 @@ class SiteSettings:
         settings = cls()
         names = {f.name for f in fields(cls)}
         env = {
-            n: os.environ[f"RESTOREKIT_{n.upper()}"]
+            n: _value(n, os.environ[f"RESTOREKIT_{n.upper()}"], f"RESTOREKIT_{n.upper()}")
             for n in names
             if f"RESTOREKIT_{n.upper()}" in os.environ
         }
@@ -71,4 +86,33 @@ class SiteSettings:
                 f"settings file {str(path)!r} has unknown keys {unknown}; known keys are "
                 f"{', '.join(sorted(names))}"
             )
-        return replace(settings, **{k: str(v) for k, v in data.items()})
+        where = f"settings file {str(path)!r}"
+        return replace(settings, **{k: _value(k, v, where) for k, v in data.items()})
+
+
+def _value(name: str, value: object, where: str):
+    """A setting's value from YAML or the environment, as its field holds it."""
+    kind = {f.name: f.metadata.get("kind") for f in fields(SiteSettings)}[name]
+    if kind is tuple:
+        if isinstance(value, str) and where.startswith("RESTOREKIT"):
+            items = [v for v in value.split(os.pathsep) if v]
+        elif isinstance(value, str):
+            items = [value]
+        elif isinstance(value, list):
+            items = value
+        else:
+            raise ConfigurationError(f"{where}: {name} must be a list of paths, not {value!r}")
+        return tuple(str(v) for v in items)
+    if kind is dict:
+        if isinstance(value, str):
+            value = load_yaml(value, what=where)
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str | int | float) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigurationError(
+                f"{where}: {name} must map CASA versions to commands, e.g. "
+                "{'6.5.4-9': 'apptainer exec /images/casa-6.5.4.sif casa'}; got "
+                f"{value!r}"
+            )
+        return {str(k): v for k, v in value.items()}
+    return None if value is None else str(value)

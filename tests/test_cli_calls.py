@@ -34,14 +34,25 @@ def run(*argv: str) -> None:
         main(list(argv))
 
 
+CATALOG = "casa_versions: {6.5.4-9-pipeline-2023.1.0.124: apptainer exec /i.sif casa}\n"
+"""A site whose only CASA is a container: the catalog every planning command passes on."""
+
+
+def _catalog_of(kwargs):
+    (install,) = kwargs.pop("casa")
+    assert (install.casa, install.pipeline) == ("6.5.4-9", "2023.1.0.124")
+    assert install.command == "apptainer exec /i.sif casa"
+
+
 def test_plan_options(record, tmp_path):
     settings = tmp_path / "site.yaml"
-    settings.write_text("pipeline_release: 2024.1.0.8\n")
+    settings.write_text("pipeline_release: 2024.1.0.8\n" + CATALOG)
     calls = record("restorekit.inspection.plan_mous")
     run("plan", SEED_MOUS, "--db", "sqlite:///x.db", "--ngas", "/n", "--schema", "S",
         "--settings", str(settings), "--allow-degraded")
     (args, kwargs), = calls
     assert args == (SEED_MOUS,)
+    _catalog_of(kwargs)
     assert kwargs == {"db": "sqlite:///x.db", "ngas": "/n", "pipeline_release": "2024.1.0.8",
                       "allow_degraded": True, "schema": "S"}
     calls.clear()
@@ -74,12 +85,15 @@ def test_check_options(record):
     assert calls == [(("AREA",), {"rawdata": True})]
 
 
-def test_survey_options(record):
+def test_survey_options(record, tmp_path):
+    settings = tmp_path / "site.yaml"
+    settings.write_text(CATALOG)
     calls = record("restorekit.archive_survey.survey_of")
     run("survey", "--db", "D", "--schema", "S", "--mous-file", "m.txt", "--deep",
-        "--ngas", "N", "--jobs", "3")
+        "--ngas", "N", "--jobs", "3", "--settings", str(settings))
     (args, kwargs), = calls
     assert args == ("D",)
+    _catalog_of(kwargs)
     assert kwargs == {"schema": "S", "mous_file": "m.txt", "deep": True, "ngas": "N", "jobs": 3}
 
 

@@ -48,6 +48,7 @@ def test_parameters_are_documented_for_papermill():
         "overwrite",
         "allow_degraded",
         "interactive",
+        "settings",
     }
     assert all(p["help"] for p in params.values())
     assert set(papermill.inspect_notebook(str(SURVEY))) == {
@@ -57,6 +58,7 @@ def test_parameters_are_documented_for_papermill():
         "ngas",
         "out_csv",
         "top",
+        "settings",
     }
 
 
@@ -67,8 +69,16 @@ def test_notebooks_are_thin():
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
             if cell.cell_type == "code":
-                assert len(cell.source.splitlines()) <= 8, (path.name, cell.source)
                 tree = ast.parse(cell.source)
+                if "parameters" in cell.metadata.get("tags", []):
+                    # Declarations only: one assignment of a literal per line.
+                    assert all(
+                        isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+                        for n in tree.body
+                    ), cell.source
+                    assert len(tree.body) == len(cell.source.splitlines()), cell.source
+                    continue
+                assert len(cell.source.splitlines()) <= 8, (path.name, cell.source)
                 assert not [n for n in ast.walk(tree) if isinstance(n, logic)], cell.source
 
 
@@ -110,7 +120,8 @@ def _row(batch, name):
 
 def test_seed_record(batch):
     row = _row(batch, "seed")
-    assert row.status == "ok" and row.route == "script" and row.findings == 5
+    # the demo site has no CASA catalog: CASA_UNAVAILABLE joins the seed's five findings
+    assert row.status == "ok" and row.route == "script" and row.findings == 6
     assert Path(row.ppr).is_file()
     # two runs of X80e in this batch: their records get distinct folders
     assert row.notebook.endswith("uid___A001_X12a3_X80e--seed/restore_mous.ipynb")
@@ -126,6 +137,8 @@ def test_seed_record(batch):
         "repeated in the restore script as",
         "Task calls are written for pipeline",
         "Preflight (restorekit check): the area passes",
+        "the CASA to restore with",
+        "install casa-pipeline-release-5.1.1-5",
         RESULT_MIME,
     ):
         assert needle in text, needle

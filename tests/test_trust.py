@@ -50,8 +50,10 @@ def stub_casa(tmp_path):
 def test_hostile_values_are_quoted_and_nothing_executes(engine, demo, tmp_path, stub_casa):
     stub, log = stub_casa
     root = tmp_path / HOSTILE
+    hostile = f"{__import__('shlex').quote(str(stub))} --flag '$(touch PWNED4)'"
     settings = SiteSettings(
-        casa=f"{__import__('shlex').quote(str(stub))} --flag '$(touch PWNED4)'",
+        casa=hostile,
+        casa_versions={"5.1.1-5": hostile},  # the seed's CASA: the chosen command
         logdir=str(tmp_path / "log $(touch PWNED5) `touch PWNED6`"),
         runpipeline="run pipeline $(touch PWNED7).py",
     )
@@ -139,13 +141,18 @@ def test_a_persistent_size_mismatch_does_not_say_rerun(tmp_path, demo):
 def test_settings_are_part_of_what_an_area_was_made_from(engine, demo, tmp_path):
     store = LocalNgas(demo.ngas)
     prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=store)
-    other = SiteSettings(casa="/opt/casa-6.6.5/bin/casa")
+    # The seed's CASA, so that the casa setting is the install chosen.
+    casa = tmp_path / "opt" / "casa-release-5.1.1-5.el7" / "bin" / "casa"
+    casa.parent.mkdir(parents=True)
+    casa.write_text("#!/bin/sh\n")
+    casa.chmod(0o755)
+    other = SiteSettings(casa=str(casa))
     with pytest.raises(RestoreAreaError, match=r"other site settings \(casa\)"):
         prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=store, settings=other)
     redone = prepare_restore(
         SEED_MOUS, tmp_path, engine=engine, store=store, settings=other, overwrite=True
     )
-    assert "/opt/casa-6.6.5/bin/casa" in redone.layout.run_script.read_text()
+    assert str(casa) in redone.layout.run_script.read_text()
     assert prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=store, settings=other).resumed
 
 

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from restorekit import __version__
+from restorekit.config import cache_root
 from restorekit.errors import ConfigurationError
 from restorekit.sources.schema import schema_ddl
 
@@ -151,14 +152,6 @@ def fingerprint() -> str:
             digest.update(item.name.encode() + item.read_bytes())
     digest.update(schema_ddl().encode())
     return digest.hexdigest()[:12]
-
-
-def cache_root() -> Path:
-    explicit = os.environ.get("RESTOREKIT_CACHE")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "restorekit"
 
 
 def demo_archive(cache: Path | str | None = None) -> DemoArchive:

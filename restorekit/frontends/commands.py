@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from restorekit.errors import InputError
-from restorekit.frontends.render import format_table, print_plan
+from restorekit.frontends.render import catalog_table, format_table, print_plan
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -42,6 +42,7 @@ def _settings(args: argparse.Namespace):
 
 def cmd_plan(args: argparse.Namespace) -> int:
     from restorekit.inspection import plan_mous
+    from restorekit.sources.casa_installs import read_catalog
 
     settings = _settings(args)
     plan = plan_mous(
@@ -51,6 +52,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
         pipeline_release=settings.pipeline_release,
         allow_degraded=args.allow_degraded,
         schema=args.schema,
+        casa=read_catalog(settings).installs,
     )
     if args.json:
         print(plan.to_json())
@@ -96,6 +98,27 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_casa(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from restorekit.settings import SiteSettings
+    from restorekit.sources.casa_installs import read_catalog
+
+    catalog = read_catalog(SiteSettings.load(args.settings))
+    if args.json:
+        out = {"installs": [asdict(i) for i in catalog], "problems": catalog.problems}
+        print(json.dumps(out, indent=2))
+        return 0
+    if catalog.installs:
+        print(format_table(catalog_table(catalog)))
+    else:
+        print("no CASA installs: set casa_installs (or casa_versions) in the site settings")
+    for problem in catalog.problems:
+        print(f"restorekit: note: {problem}", file=sys.stderr)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 
@@ -133,9 +156,12 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
-    from restorekit.archive_survey import survey_of
+    from restorekit.archive_survey import casa_needs, survey_of
     from restorekit.fsutil import atomic_write
+    from restorekit.settings import SiteSettings
+    from restorekit.sources.casa_installs import read_catalog
 
+    catalog = read_catalog(SiteSettings.load(args.settings))
     result = survey_of(
         args.db,
         schema=args.schema,
@@ -143,6 +169,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
         deep=args.deep,
         ngas=args.ngas,
         jobs=args.jobs,
+        casa=catalog.installs,
     )
     print(
         f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
@@ -150,6 +177,10 @@ def cmd_survey(args: argparse.Namespace) -> int:
         f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
     )
     print(format_table(result.summary.drop(columns="meaning")))
+    needs = casa_needs(result.table)
+    if not needs.empty:
+        print(f"\n== CASA versions needed; what the site's {len(catalog)} installs restore")
+        print(format_table(needs))
     if result.degraded:
         print(
             f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "

@@ -49,9 +49,11 @@ class RestoreNotebook:
         interactive: bool = False,
         allow_degraded: bool = False,
         schema: str | None = None,
+        settings: str | None = None,
     ) -> None:
         from restorekit.inspection import inspect_mous
         from restorekit.settings import SiteSettings
+        from restorekit.sources.casa_installs import read_catalog
         from restorekit.sources.ngas import open_store
         from restorekit.uids import parse_uid
 
@@ -64,13 +66,15 @@ class RestoreNotebook:
         self.db, self.schema = db, schema
         self.interactive = interactive
         self.started = datetime.now(UTC)
-        self.settings = SiteSettings.load()
+        self.settings = SiteSettings.load(settings)
+        self.catalog = read_catalog(self.settings)
         inspection = inspect_mous(
             self.mous,
             engine=self.engine,
             store=self.store,
             pipeline_release=self.settings.pipeline_release,
             allow_degraded=allow_degraded,
+            casa=self.catalog.installs,
         )
         self.inspection = inspection
         self.prepared = None
@@ -181,6 +185,7 @@ class RestoreNotebook:
         note(f"{verdict}{route}; {plan.task}({call}).")
         if plan.release is not None:
             note(f"Task calls are written for pipeline {plan.release.describe()}.")
+        self._show_casa()
         rows = [(name, " | ".join(ebs)) for name, ebs in plan.sessions.items()]
         show(pd.DataFrame(rows, columns=["session", "EBs in restore order"]), caption="the plan")
         if plan.fixes:
@@ -199,6 +204,24 @@ class RestoreNotebook:
                 ),
                 caption="products laid out under both names",
             )
+
+    def _show_casa(self) -> None:
+        choice = self.plan.casa
+        if choice is None:
+            return
+        chosen = choice.chosen
+        versions = f"CASA {chosen.casa}, pipeline {chosen.pipeline}" if chosen else None
+        rows = [
+            ("calibrated with", choice.wanted.describe()),
+            ("known from", choice.wanted.basis),
+            ("chosen", f"{chosen.location} ({chosen.command})" if chosen else None),
+            ("chosen versions", versions),
+            ("match", choice.match),
+            ("why", choice.why),
+            ("site catalog", f"{len(self.catalog)} installs"),
+            *(("catalog problem", p) for p in self.catalog.problems),
+        ]
+        show(pd.DataFrame(rows, columns=["CASA", "value"]), caption="the CASA to restore with")
 
     def prepare(self, *, fetch_raw: bool = False, overwrite: bool = False) -> None:
         """Write the restore area; an MOUS that cannot be restored is reported, not raised."""
@@ -318,6 +341,7 @@ class RestoreNotebook:
             "codes": sorted(self.plan.codes),
             "ppr": str(layout.ppr) if layout else None,
             "restore_area": str(layout.mous_dir) if layout else None,
+            "casa": self.plan.casa.to_dict() if self.plan.casa else None,
             "preflight": (
                 None
                 if self.prepared is None or self.prepared.check is None

@@ -9,6 +9,7 @@ import argparse
 
 from restorekit import __version__
 from restorekit.frontends.commands import (
+    cmd_casa,
     cmd_check,
     cmd_demo,
     cmd_demo_archive,
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         _plan_command,
         _prepare_command,
         _check_command,
+        _casa_command,
         _run_command,
         _survey_command,
         _sql_command,
@@ -198,6 +200,20 @@ def _check_command(sub) -> None:
     p.set_defaults(handler=cmd_check)
 
 
+def _casa_command(sub) -> None:
+    p = sub.add_parser(
+        "casa",
+        help="list the site's CASA installs and the versions restorekit identified",
+        description="List the CASA installs of the site settings (casa_versions, "
+        "casa_installs, and the casa command), each with its CASA and pipeline versions, how "
+        "they were identified (name, asked, casa_versions, release notes) and what the "
+        "pipeline's release notes say of it.",
+    )
+    p.add_argument("--settings", metavar="FILE", help="site settings (YAML)")
+    p.add_argument("--json", action="store_true", help="print the catalog as JSON")
+    p.set_defaults(handler=cmd_casa)
+
+
 def _run_command(sub) -> None:
     p = sub.add_parser(
         "run",
@@ -244,6 +260,11 @@ def _survey_command(sub) -> None:
         "--jobs", type=int, default=8, metavar="N", help="concurrent NGAS reads with --deep (8)"
     )
     p.add_argument("--out", metavar="FILE.csv", help="write the per-MOUS table as CSV")
+    p.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="site settings (YAML) naming the CASA installs (casa_installs, casa_versions)",
+    )
     p.set_defaults(handler=cmd_survey)
 
 

@@ -22,6 +22,8 @@ def print_plan(plan) -> None:
     )
     if plan.release is not None:
         print(f"  calls written for pipeline {plan.release.describe()}")
+    if plan.casa is not None:
+        print(f"  {casa_line(plan.casa)}")
     for problem in plan.degraded:
         print(f"  DEGRADED: {problem}")
     for name, ebs in plan.sessions.items():
@@ -35,3 +37,37 @@ def print_plan(plan) -> None:
 def printable(text: str) -> str:
     """Control characters from archive strings shown escaped, never sent raw to a terminal."""
     return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
+
+
+def casa_line(choice) -> str:
+    """One line: the CASA wanted, the one chosen (or none) and why."""
+    chosen = (
+        f"{choice.chosen.location} ({choice.chosen.command})" if choice.chosen else "none"
+    )
+    return (
+        f"CASA: calibrated with {choice.wanted.describe()} ({choice.wanted.basis}); "
+        f"chosen: {chosen}, match {choice.match}: {choice.why}"
+    )
+
+
+def catalog_table(catalog):
+    """The site's CASA installs as a table, each with what the release notes say of it."""
+    import pandas as pd
+
+    from restorekit.rules.casa import notes_for_pipeline
+
+    rows = []
+    for i in catalog.installs:
+        notes = notes_for_pipeline(i.pipeline)
+        rows.append(
+            {
+                "casa": i.casa,
+                "pipeline": i.pipeline if i.with_pipeline else "(none)",
+                "identified": i.identified,
+                "release notes": notes[0].describe() if notes else None,
+                "command": i.command,
+                "location": i.location,
+            }
+        )
+    columns = ["casa", "pipeline", "identified", "release notes", "command", "location"]
+    return pd.DataFrame(rows, columns=columns)

@@ -25,12 +25,19 @@ def survey_report(
     ngas: str | None = None,
     out_csv: str | None = None,
     top: int = 20,
+    settings: str | None = None,
 ) -> dict:
-    """The survey notebook's body: summary, chart, MOUSes per finding; returns the summary."""
-    from restorekit.archive_survey import survey_of
+    """The survey notebook's body: summary, chart, MOUSes per finding, the CASA versions
+    needed and what the site's installs (from ``settings``) restore; returns the summary."""
+    from restorekit.archive_survey import casa_needs, survey_of
+    from restorekit.settings import SiteSettings
+    from restorekit.sources.casa_installs import read_catalog
 
     install_error_display()
-    result = survey_of(db, schema=schema, mous_file=mous_file, deep=deep, ngas=ngas)
+    catalog = read_catalog(SiteSettings.load(settings))
+    result = survey_of(
+        db, schema=schema, mous_file=mous_file, deep=deep, ngas=ngas, casa=catalog.installs
+    )
     note(
         f"{len(result.table):,} MOUSes of {result.archive} surveyed in "
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
@@ -60,6 +67,7 @@ def survey_report(
         pd.DataFrame(per_code, columns=["code", "MOUSes", "which (first ones)"]),
         caption="MOUSes per finding",
     )
+    _casa_section(result.table, catalog)
     show(result.table.head(top), caption=f"per-MOUS table (first {top} rows)")
     if out_csv:
         from restorekit.fsutil import atomic_write
@@ -70,9 +78,28 @@ def survey_report(
         "mouses": len(result.table),
         "round_trips": result.round_trips,
         "counts": dict(zip(result.summary.code, map(int, result.summary.mouses), strict=True)),
+        "casa_needs": casa_needs(result.table).to_dict(orient="records"),
     }
     display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
     return summary
+
+
+def _casa_section(table: pd.DataFrame, catalog) -> None:
+    from restorekit.archive_survey import casa_needs
+    from restorekit.frontends.render import catalog_table
+
+    needs = casa_needs(table)
+    note(
+        f"The site's CASA catalog has {len(catalog)} installs. Each MOUS needs the CASA and "
+        "pipeline that calibrated it (from its manifest; without the manifests, from the "
+        "release in operation when it was observed); 'exact' counts the MOUSes an install "
+        "restores as calibrated, 'install' names the release tarball to add for the others."
+    )
+    show(needs, caption="CASA versions needed, and what the site's installs restore")
+    if len(catalog):
+        show(catalog_table(catalog), caption="the site's CASA installs")
+    for problem in catalog.problems:
+        note(problem)
 
 
 def _chart(summary: pd.DataFrame) -> None:

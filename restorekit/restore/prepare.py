@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,10 @@ from restorekit.restore.rawdata import export_rawdata, raw_store_for
 from restorekit.restore.record import area_record, claim_area
 from restorekit.restore.runlog import run_log
 from restorekit.restore.scriptgen import rawdata_script, restore_script, run_script
+from restorekit.rules.casa import Install
 from restorekit.settings import SiteSettings
 from restorekit.sources.archive import describe
+from restorekit.sources.casa_installs import read_catalog
 from restorekit.sources.fetch import FetchReport, Product, fetch_products
 from restorekit.sources.ngas import NgasStore, check_file_id
 from restorekit.sources.queries import CALIBRATION_CLASSES, SCRIPT_CLASSES
@@ -108,8 +111,12 @@ def prepare_restore(
     allow_degraded: bool = False,
     deadline: float | None = None,
     schema: str | None = None,
+    casa: Sequence[Install] | None = None,
 ) -> PreparedRestore:
     """Plan the restore of ``mous`` and write its area under ``root``.
+
+    ``casa`` is the site's CASA catalog (default: read from ``settings``); ``run_restore.sh``
+    starts the install the plan chooses from it.
 
     Raises
     ------
@@ -126,13 +133,15 @@ def prepare_restore(
     engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)
     settings = settings or SiteSettings.load()
-    inspection = inspection or inspect_mous(
-        mous,
-        engine=engine,
-        store=store,
-        pipeline_release=settings.pipeline_release,
-        allow_degraded=allow_degraded,
-    )
+    if inspection is None:
+        inspection = inspect_mous(
+            mous,
+            engine=engine,
+            store=store,
+            pipeline_release=settings.pipeline_release,
+            allow_degraded=allow_degraded,
+            casa=casa if casa is not None else read_catalog(settings).installs,
+        )
     plan = inspection.plan
     if not plan.restorable:
         raise NotRestorableError(

@@ -40,16 +40,20 @@ def claim_area(layout: RestoreLayout, plan, settings: SiteSettings, overwrite: b
         record = json.loads(layout.record.read_text())
     except (OSError, ValueError):
         record = {}
-    same_plan = record.get("mous") == plan.mous and record.get("plan_key") == plan_key(plan)
+    same_mous = record.get("mous") == plan.mous
+    same_plan = same_mous and record.get("plan_key") == plan_key(plan)
+    same_settings = record.get("settings_key") == settings_key(settings)
     if overwrite:
         return False
-    if same_plan and record.get("settings_key") == settings_key(settings):
+    if same_plan and same_settings:
         return True
-    if same_plan:
+    if same_mous and not same_settings:
+        # Other settings (a CASA catalog, say) often make the other plan: name the cause.
         before = record.get("settings") or {}
-        changed = sorted(k for k, v in asdict(settings).items() if before.get(k) != v)
+        now = json.loads(json.dumps(asdict(settings)))  # as the record holds them
+        changed = sorted(k for k, v in now.items() if before.get(k) != v)
         why = f"was prepared with other site settings ({', '.join(changed) or 'unknown'})"
-    elif record.get("mous") == plan.mous:
+    elif same_mous:
         why = "was prepared from a different plan"
     else:
         why = "was not made by restorekit for this MOUS"

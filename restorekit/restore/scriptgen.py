@@ -92,20 +92,56 @@ def shell_value(value: str, what: str) -> str:
     return shlex.quote(value)
 
 
+def _casa_words(command: str, what: str) -> str:
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise InputError(f"{what} {command!r} is not a command line ({exc})") from None
+    if not words:
+        raise InputError(f"the {what} is empty; give the command that starts CASA")
+    return " ".join(shell_value(w, f"{what} word") for w in words)
+
+
+def _casa_lines(plan: RestorePlan, settings: SiteSettings) -> str:
+    """How the script chooses its CASA: ``$CASA`` when set, else the install the plan chose
+    (else the ``casa`` setting, for a plan made without the site's catalog); with none
+    chosen, it stops before starting anything."""
+    choice = plan.casa
+    lines = []
+    if choice is not None:
+        chosen = choice.chosen.location if choice.chosen else "none"
+        lines += [
+            f"# CASA: calibrated with {printable_comment(choice.wanted.describe())} "
+            f"({choice.wanted.basis}); chosen: {printable_comment(chosen)} ({choice.match})"
+        ]
+    lines += ['if [ -n "${CASA:-}" ]; then', '  read -r -a casa <<< "$CASA"', "else"]
+    if choice is None:
+        lines.append(f"  casa=({_casa_words(settings.casa, 'casa setting')})")
+    elif choice.chosen is not None:
+        lines.append(f"  casa=({_casa_words(choice.chosen.command, 'chosen CASA command')})")
+    else:
+        message = (
+            f"no CASA for this restore: it was calibrated with {choice.wanted.describe()} and "
+            f"{choice.why}; install {choice.wanted.install_name()} and add it to the "
+            "casa_installs setting, or set CASA to the command that starts a CASA to use anyway"
+        )
+        lines += [f"  echo {shell_value(message, 'message')} >&2", "  exit 3"]
+    return "\n".join(lines + ["fi"]) + "\n"
+
+
+def printable_comment(text: str) -> str:
+    """``text`` safe on one comment line of a generated script."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def run_script(plan: RestorePlan, layout: RestoreLayout, settings: SiteSettings) -> str:
     """``working/run_restore.sh``: sets the SCIPIPE variables and starts CASA on the route.
 
-    Every value is quoted for the shell; ``$CASA`` (or the ``casa`` setting) is a command line
-    split into words, never evaluated.
+    Every value is quoted for the shell; ``$CASA`` (or the chosen install's command) is a
+    command line split into words, never evaluated.
     """
     logdir = settings.logdir or str(layout.mous_dir / "logs")
-    try:
-        casa = shlex.split(settings.casa)
-    except ValueError as exc:
-        raise InputError(f"casa setting {settings.casa!r} is not a command line ({exc})") from None
-    if not casa:
-        raise InputError("the casa setting is empty; give the command that starts CASA")
-    words = " ".join(shell_value(w, "casa setting word") for w in casa)
+    start_casa = _casa_lines(plan, settings)
     default_route = (
         f"{plan.route}, the route the plan chose" if plan.route else "none: give the route"
     )
@@ -128,12 +164,7 @@ default_scriptdir={shell_value(str(layout.working), "restore area")}
 export SCIPIPE_ROOTDIR={shell_value(str(layout.root), "root")}
 export SCIPIPE_LOGDIR="${{SCIPIPE_LOGDIR:-$default_logdir}}"
 export SCIPIPE_SCRIPTDIR="${{SCIPIPE_SCRIPTDIR:-$default_scriptdir}}"
-if [ -n "${{CASA:-}}" ]; then
-  read -r -a casa <<< "$CASA"
-else
-  casa=({words})
-fi
-mkdir -p -- "$SCIPIPE_LOGDIR"
+{start_casa}mkdir -p -- "$SCIPIPE_LOGDIR"
 cd -- {shell_value(str(layout.working), "restore area")}
 case "$route" in
   ppr)    exec "${{casa[@]}}" --nogui --pipeline -c {runpipeline} {ppr} ;;

@@ -142,6 +142,24 @@ CODES: dict[str, Code] = {
             from_database=False,
         ),
         Code(
+            "CASA_EXACT",
+            "info",
+            "the site has the CASA and pipeline that calibrated the delivery",
+            from_database=False,
+        ),
+        Code(
+            "CASA_CLOSE",
+            "warning",
+            "the site lacks the calibrating CASA and pipeline; a close one is chosen",
+            from_database=False,
+        ),
+        Code(
+            "CASA_UNAVAILABLE",
+            "warning",
+            "the site has no CASA of the calibrating release series",
+            from_database=False,
+        ),
+        Code(
             "RESTORE_SCRIPT_DISAGREES",
             "warning",
             "the delivered restore script restores other EBs or sessions than the plan",

@@ -8,6 +8,7 @@ from typing import Literal
 
 import pandas as pd
 
+from restorekit.rules.casa import CasaChoice
 from restorekit.rules.findings import Finding, findings_table
 from restorekit.rules.releases import Release
 from restorekit.sources.scripts import FixCall
@@ -120,6 +121,8 @@ class RestorePlan:
     degraded: list[str] = field(default_factory=list)
     """Documents the plan depends on that could not be read (``name: why``); with any, the
     plan was made from partial evidence, and without its scripts no route is chosen."""
+    casa: CasaChoice | None = None
+    """The CASA install to restore with, when the plan was made with the site's catalog."""
 
     @property
     def codes(self) -> set[str]:
@@ -161,6 +164,7 @@ class RestorePlan:
             "fix_module": self.fix_module,
             "product_names": self.product_names,
             "degraded": self.degraded,
+            "casa": self.casa.to_dict() if self.casa else None,
             "project": asdict(self.project),
             "ebs": [asdict(r) for r in self.ebs],
             "findings": [f.as_dict() for f in self.findings],

@@ -6,11 +6,19 @@ feed it directly, and the survey runs the very same rules over many MOUSes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from restorekit.evidence.gather import Evidence, SchedBlock
 from restorekit.rules.calibrated import calibrated_from_manifest, calibrated_from_products
+from restorekit.rules.casa import (
+    CasaChoice,
+    Install,
+    Wanted,
+    casa_finding,
+    choose,
+    wanted_versions,
+)
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow, RestorePlan
 from restorekit.rules.restorecall import compare_restore_script, restore_call
@@ -246,11 +254,18 @@ def _table_order(ev: Evidence, rows: Iterable[EbRow]) -> list[EbRow]:
     )
 
 
-def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePlan:
+def reconcile(
+    ev: Evidence,
+    *,
+    pipeline_release: str | None = None,
+    casa: Sequence[Install] | None = None,
+) -> RestorePlan:
     """Apply every rule to ``ev`` and return the plan with its EB table and findings.
 
-    ``pipeline_release`` is the release the restore will run with (the site setting); by
-    default, the one that calibrated the delivery.
+    ``casa`` is the site's catalog of CASA installs: with it, the plan chooses the one to
+    restore with (:mod:`restorekit.rules.casa`), and writes the task calls for its pipeline.
+    ``pipeline_release`` (the site setting) overrides that release; by default, it is the
+    chosen install's, else the one that calibrated the delivery.
     """
     ctx = _Context.of(ev)
     calibrated = "calibration" in ev.products.values()
@@ -280,7 +295,11 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
     schedblock = _schedblock(ctx)
     compare_restore_script(ev, rows, sessions, ctx.findings)
     restored_ebs = {eb for ebs in sessions.values() for eb in ebs}
-    call = restore_call(ev, restored_ebs, total_power, pipeline_release, ctx.add)
+    choice = _casa_choice(ev, casa) if casa is not None and calibrated and manifest_name else None
+    if choice is not None:
+        ctx.findings.append(casa_finding(choice))
+    chosen = choice.chosen.pipeline if choice and choice.chosen else None
+    call = restore_call(ev, restored_ebs, total_power, pipeline_release, ctx.add, chosen)
     restored = any(r.restore for r in rows.values())
     if calibrated and manifest_name and not restored:
         ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
@@ -311,4 +330,20 @@ def reconcile(ev: Evidence, *, pipeline_release: str | None = None) -> RestorePl
         casa_generation=call.casa_generation,
         product_names=names,
         degraded=[f"{name}: {why}" for name, why in sorted(ev.document_problems.items())],
+        casa=choice,
     )
+
+
+def wanted_of(ev: Evidence) -> Wanted:
+    """The CASA and pipeline that calibrated the delivery (:func:`wanted_versions`)."""
+    manifest = ev.manifest
+    observed = max((t for t in ev.eb_start.values() if t), default=None)
+    return wanted_versions(
+        manifest.casa_version if manifest else None,
+        manifest.pipeline_version if manifest else None,
+        observed[:7] if observed else None,
+    )
+
+
+def _casa_choice(ev: Evidence, installs: Sequence[Install]) -> CasaChoice:
+    return choose(wanted_of(ev), tuple(installs))

@@ -1,9 +1,10 @@
 """The rules for how the restore is called: which release, which task, which parameters, which
 data fixes. Pure functions of the evidence, like the rest of the rules.
 
-The target release is the site's (setting ``pipeline_release``) when given, else the one that
-calibrated the delivery: the manifest's ``pipeline_version``, or, for manifests written before
-August 2018 that name none, the release in force when the data were observed.
+The target release is the site's (setting ``pipeline_release``) when given, else the pipeline
+of the CASA install chosen for the restore, else the one that calibrated the delivery: the
+manifest's ``pipeline_version``, or, for manifests written before August 2018 that name none,
+the release in force when the data were observed.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def default_ocorr_mode(task: str) -> str:
     return DEFAULT_OCORR_MODE.get(task.split("_", 1)[0], "ca")
 
 
-def target_release(ev: Evidence, setting: str | None, add: Add) -> Release | None:
-    """The release whose tasks the plan calls (see the module docstring)."""
+def target_release(
+    ev: Evidence, setting: str | None, add: Add, chosen: str | None = None
+) -> Release | None:
+    """The release whose tasks the plan calls (see the module docstring); ``chosen`` is the
+    pipeline of the CASA install chosen for the restore."""
     if setting:
         release = releases.for_version(setting, basis="setting")
         if release is None:
@@ -68,6 +72,8 @@ def target_release(ev: Evidence, setting: str | None, add: Add) -> Release | Non
                 f"pipeline_release {setting!r} is not a pipeline version; write it as the "
                 "manifest does, e.g. 2024.1.0.8 or 42254M"
             )
+        return release
+    if chosen and (release := releases.for_version(chosen, basis="chosen CASA")) is not None:
         return release
     manifest = ev.manifest
     version = manifest.pipeline_version if manifest else None
@@ -94,10 +100,15 @@ def target_release(ev: Evidence, setting: str | None, add: Add) -> Release | Non
 
 
 def restore_call(
-    ev: Evidence, restored_ebs: set[str], total_power: bool, setting: str | None, add: Add
+    ev: Evidence,
+    restored_ebs: set[str],
+    total_power: bool,
+    setting: str | None,
+    add: Add,
+    chosen: str | None = None,
 ) -> RestoreCall:
     """Task, parameters and fixes of the restore of ``ev``'s ``restored_ebs``."""
-    release = target_release(ev, setting, add)
+    release = target_release(ev, setting, add, chosen)
     delivered = ev.restore_script.restore if ev.restore_script else None
     wanted = delivered.task if delivered else None
     if total_power and not (wanted or "").startswith("hsd"):
