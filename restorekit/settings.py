@@ -33,7 +33,11 @@ class SiteSettings:
     version: str = _setting("Undefined", "PPR Version")
     observatory: str = _setting("ALMA Joint Observatory", "PPR Observatory")
     telescope: str = _setting("ALMA", "PPR Telescope")
-    casa: str = _setting("casa", "the command line that starts CASA with the pipeline")
+    casa: str = _setting(
+        "casa",
+        "the command line that starts CASA with the pipeline; it joins the CASA catalog, "
+        "identified by its directory's name or by asking it",
+    )
     runpipeline: str = _setting(
         "runpipeline.py", "the pipeline's PPR runner, as given to casa --pipeline -c"
     )

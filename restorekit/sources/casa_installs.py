@@ -128,6 +128,7 @@ class _Answers:
     def save(self) -> None:
         if self.changed:
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(self.path, json.dumps(self.data, indent=1))
             except OSError:
                 pass  # not remembering only costs asking again

@@ -25,13 +25,19 @@ OUS = "uid___A001_X1527_X4b2"
 
 
 def prepare(casa, engine, demo, root: Path) -> PreparedRestore:
-    settings = SiteSettings(casa=casa.command, runpipeline=casa.runpipeline)
+    # The site's catalog names this install for the delivery's versions: run_restore.sh
+    # starts it as the chosen CASA, with no $CASA.
+    settings = SiteSettings(
+        casa_versions={"6.6.5-31-pipeline-2024.2.0.5": casa.command},
+        runpipeline=casa.runpipeline,
+    )
     prepared = prepare_restore(
         REAL_DATA_MOUS, root, engine=engine, store=LocalNgas(demo.ngas), settings=settings,
         fetch_raw=True,
     )
     assert set(prepared.rawdata.values()) == {"copied"}
     assert prepared.check.ok
+    assert (prepared.plan.casa.match, prepared.plan.casa.chosen.command) == ("exact", casa.command)
     return prepared
 
 
@@ -39,7 +45,7 @@ def run(casa, prepared: PreparedRestore, route: str) -> tuple[subprocess.Complet
     started = time.perf_counter()
     done = subprocess.run(
         ["bash", str(prepared.layout.run_script), route],
-        env={**casa.env, "CASA": casa.command},
+        env={k: v for k, v in casa.env.items() if k != "CASA"},
         capture_output=True,
         text=True,
         timeout=1200,
