@@ -114,8 +114,6 @@ def cmd_casa(args: argparse.Namespace) -> int:
         print(format_table(catalog_table(catalog)))
     else:
         print("no CASA installs: set casa_installs (or casa_versions) in the site settings")
-    for problem in catalog.problems:
-        print(f"restorekit: note: {problem}", file=sys.stderr)
     return 0
 
 

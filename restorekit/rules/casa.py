@@ -158,11 +158,16 @@ class Wanted:
         return f"CASA {self.casa}{pipeline}"
 
     def install_name(self) -> str:
-        """How the release tarball of these versions is named."""
+        """How the release tarball of these versions is named: of the release the notes list
+        for this CASA when they do not list this pipeline build."""
         if self.casa is None:
             return "the CASA the delivery was calibrated with"
-        if self.pipeline and self.pipeline[0].isdigit():
-            return f"casa-{self.casa}-pipeline-{self.pipeline}"
+        pipeline = self.pipeline
+        released = [r.pipeline for r in notes_for_casa(self.casa)]
+        if released and version_key(pipeline) not in {version_key(r) for r in released}:
+            pipeline = max(released, key=lambda r: version_key(r) or ())
+        if pipeline and pipeline[0].isdigit():
+            return f"casa-{self.casa}-pipeline-{pipeline}"
         major = casa_key(self.casa)[0]  # type: ignore[index]
         return f"casa-pipeline-release-{self.casa}" if major == 5 else f"casa-release-{self.casa}"
 

@@ -215,6 +215,8 @@ def read_catalog(
     if default is not None and all(i.location != default.location for i in catalog.installs):
         catalog.installs.append(default)
     answers.save()
+    for problem in catalog.problems:
+        log.warning("%s", problem)
     return catalog
 
 
