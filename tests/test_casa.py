@@ -330,3 +330,41 @@ def test_a_casa_that_hangs_is_not_waited_for(tmp_path, monkeypatch):
     catalog = read_catalog(SiteSettings(casa_installs=(str(tmp_path / "slow"),)), timeout=0.5)
     (install,) = catalog.installs
     assert install.identified == "unknown" and install.casa is None
+
+
+def test_choices_over_catalogs_nobody_picked():
+    """Every release of the notes as the delivery's, against random catalogs drawn from all of
+    them (and some without the pipeline): the choice is what a careful operator would make."""
+    import random
+
+    from restorekit.rules.casa import casa_key, same_casa
+    from restorekit.rules.releases import version_key
+
+    notes = release_notes()
+    pool = [
+        Install(f"casa-{r.casa}-{r.pipeline}", r.casa, r.pipeline, True, "name", r.pipeline)
+        for r in notes
+    ] + [Install(f"plain-{r.casa}", r.casa, None, False, "name", r.casa) for r in notes[::3]]
+    rng = random.Random(13)
+    for _ in range(300):
+        site = tuple(rng.sample(pool, rng.randint(0, 12)))
+        release = rng.choice(notes)
+        wanted = Wanted(release.casa, release.pipeline, "manifest")
+        choice = choose(wanted, site)
+        want = casa_key(wanted.casa)
+        usable = [i for i in site if i.with_pipeline]
+        same = [i for i in usable if same_casa(i.casa_key, want)]
+        exact = [i for i in same if version_key(i.pipeline) == version_key(wanted.pipeline)]
+        if exact:
+            assert choice.match == "exact" and choice.chosen in exact
+            continue
+        assert choice.chosen is None or choice.chosen.with_pipeline
+        if same:
+            assert choice.match == "casa" and same_casa(choice.chosen.casa_key, want)
+        elif any(i.casa_key[:2] == want[:2] for i in usable):
+            assert choice.match == "close" and choice.chosen.casa_key[:2] == want[:2]
+            series = [i for i in usable if i.casa_key[:2] == want[:2]]
+            nearest = min(abs(i.casa_key[2] - want[2]) for i in series)
+            assert abs(choice.chosen.casa_key[2] - want[2]) == nearest
+        else:
+            assert choice.match == "none" and choice.chosen is None
