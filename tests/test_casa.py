@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from restorekit.archive_survey import casa_needs, survey
+from restorekit.archive_survey import survey
 from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.errors import ConfigurationError
 from restorekit.frontends.cli import main
@@ -34,6 +34,7 @@ from restorekit.sources.casa_installs import (
     versions_from_name,
 )
 from restorekit.sources.ngas import LocalNgas
+from restorekit.survey_table import casa_needs
 
 CONTAINER = "apptainer exec --bind /data /images/casa-5.6.1-8.sif casa"
 

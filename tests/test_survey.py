@@ -1,12 +1,13 @@
 import pandas as pd
 
-from restorekit.archive_survey import IN_LIST_LIMIT, survey, survey_codes
+from restorekit.archive_survey import IN_LIST_LIMIT, survey
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
 from restorekit.inspection import inspect_mous
 from restorekit.rules.findings import CODES
 from restorekit.sources.archive import RoundTrips, connect
 from restorekit.sources.ngas import LocalNgas
+from restorekit.survey_table import survey_codes
 
 from .helpers import run_cli
 

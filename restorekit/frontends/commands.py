@@ -154,10 +154,11 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_survey(args: argparse.Namespace) -> int:
-    from restorekit.archive_survey import casa_needs, survey_of
+    from restorekit.archive_survey import survey_of
     from restorekit.fsutil import atomic_write
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
+    from restorekit.survey_table import casa_needs
 
     catalog = read_catalog(SiteSettings.load(args.settings))
     result = survey_of(

@@ -29,9 +29,10 @@ def survey_report(
 ) -> dict:
     """The survey notebook's body: summary, chart, MOUSes per finding, the CASA versions
     needed and what the site's installs (from ``settings``) restore; returns the summary."""
-    from restorekit.archive_survey import casa_needs, survey_of
+    from restorekit.archive_survey import survey_of
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
+    from restorekit.survey_table import casa_needs
 
     install_error_display()
     catalog = read_catalog(SiteSettings.load(settings))
@@ -85,8 +86,8 @@ def survey_report(
 
 
 def _casa_section(table: pd.DataFrame, catalog) -> None:
-    from restorekit.archive_survey import casa_needs
     from restorekit.frontends.render import catalog_table
+    from restorekit.survey_table import casa_needs
 
     needs = casa_needs(table)
     note(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
 
+from restorekit.evidence.gather import Evidence
 from restorekit.rules.findings import Finding
 from restorekit.rules.releases import version_key
 
@@ -193,6 +194,17 @@ def wanted_versions(
     if release is None:
         return Wanted(None, None, "unknown")
     return Wanted(release.casa, release.pipeline, "observing date")
+
+
+def wanted_of(ev: Evidence) -> Wanted:
+    """The CASA and pipeline that calibrated the delivery (:func:`wanted_versions`)."""
+    manifest = ev.manifest
+    observed = max((t for t in ev.eb_start.values() if t), default=None)
+    return wanted_versions(
+        manifest.casa_version if manifest else None,
+        manifest.pipeline_version if manifest else None,
+        observed[:7] if observed else None,
+    )
 
 
 @dataclass(frozen=True)

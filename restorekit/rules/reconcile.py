@@ -14,10 +14,9 @@ from restorekit.rules.calibrated import calibrated_from_manifest, calibrated_fro
 from restorekit.rules.casa import (
     CasaChoice,
     Install,
-    Wanted,
     casa_finding,
     choose,
-    wanted_versions,
+    wanted_of,
 )
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow, RestorePlan
@@ -331,17 +330,6 @@ def reconcile(
         product_names=names,
         degraded=[f"{name}: {why}" for name, why in sorted(ev.document_problems.items())],
         casa=choice,
-    )
-
-
-def wanted_of(ev: Evidence) -> Wanted:
-    """The CASA and pipeline that calibrated the delivery (:func:`wanted_versions`)."""
-    manifest = ev.manifest
-    observed = max((t for t in ev.eb_start.values() if t), default=None)
-    return wanted_versions(
-        manifest.casa_version if manifest else None,
-        manifest.pipeline_version if manifest else None,
-        observed[:7] if observed else None,
     )
 
 

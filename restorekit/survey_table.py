@@ -1,0 +1,118 @@
+"""The survey's tables: one row per MOUS from its plan, the count per finding, and the CASA
+versions the MOUSes need. Pure functions of plans and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from restorekit.evidence.gather import Evidence
+from restorekit.rules.casa import Wanted, wanted_of
+from restorekit.rules.findings import CODES, SEVERITY_ORDER
+from restorekit.rules.plan import RestorePlan
+
+SURVEY_COLUMNS = [
+    "mous",
+    "project_code",
+    "ebs",
+    "ousstatus_sessions",
+    "calibrated_ebs",
+    "restore_ebs",
+    "restore_sessions",
+    "restorable",
+    "route",
+    "worst",
+    "casa_wanted",
+    "pipeline_wanted",
+    "casa_match",
+    "degraded",
+]
+"""The survey table's columns before one boolean column per finding code."""
+
+
+def survey_codes(deep: bool) -> list[str]:
+    """The finding codes a survey reports: all with ``deep``, else those the tables show."""
+    return [c.name for c in CODES.values() if deep or c.from_database]
+
+
+def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
+    """One survey row: counts and a flag per finding code."""
+    found = plan.codes
+    severities = [f.severity for f in plan.findings if f.code in set(codes)]
+    # Without the documents, restore counts are reported only where the products alone tell
+    # every calibrated EB's session; otherwise they are left empty, never guessed.
+    calibrated = [r for r in plan.ebs if r.manifest_session or r.calapply]
+    counts_known = ev.documents_read or all(r.manifest_session for r in calibrated)
+    row = {
+        "mous": plan.mous,
+        "project_code": plan.project.code,
+        "ebs": len(plan.ebs),
+        "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
+        "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session or r.calapply),
+        "restore_ebs": sum(len(v) for v in plan.sessions.values()) if counts_known else None,
+        "restore_sessions": len(plan.sessions) if counts_known else None,
+        "restorable": plan.restorable,
+        "route": plan.route if ev.documents_read else None,
+        "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
+    }
+    wanted = plan.casa.wanted if plan.casa else wanted_of(ev) if plan.calibration_source else None
+    row["casa_wanted"] = wanted.casa if wanted else None
+    row["pipeline_wanted"] = wanted.pipeline if wanted else None
+    row["casa_match"] = plan.casa.match if plan.casa else None
+    row["degraded"] = bool(plan.degraded)
+    if plan.degraded:
+        # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
+        row.update(restorable=None, route=None, worst=None)
+        found = set()
+    row.update({code: code in found for code in codes})
+    return row
+
+
+def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
+    """Count and share of MOUSes per finding code, commonest first (of those classified)."""
+    if "degraded" in table:
+        table = table[~table["degraded"].astype(bool)]
+    total = len(table)
+    rows = []
+    for code in codes:
+        hits = table.loc[table[code], "mous"] if total else pd.Series(dtype=str)
+        rows.append(
+            {
+                "code": code,
+                "severity": CODES[code].severity,
+                "mouses": len(hits),
+                "share_percent": round(100 * len(hits) / total, 2) if total else 0.0,
+                "meaning": CODES[code].summary,
+                "example": hits.iloc[0] if len(hits) else None,
+            }
+        )
+    summary = pd.DataFrame(rows)
+    return summary.sort_values(["mouses", "code"], ascending=[False, True], ignore_index=True)
+
+
+def casa_needs(table: pd.DataFrame) -> pd.DataFrame:
+    """MOUSes per CASA and pipeline version that calibrated them, and how many of them the
+    site's catalog restores exactly (``casa_match`` of the survey table), commonest first."""
+    columns = ["casa", "pipeline", "mouses", "exact", "casa_only", "close", "none", "install"]
+    known = table[table["casa_wanted"].notna()]
+    if known.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    groups = known.groupby(["casa_wanted", "pipeline_wanted"], dropna=False, sort=False)
+    for (casa, pipeline), group in groups:
+        matches = group["casa_match"].value_counts()
+        rows.append(
+            {
+                "casa": casa,
+                "pipeline": None if pd.isna(pipeline) else pipeline,
+                "mouses": len(group),
+                "exact": int(matches.get("exact", 0)),
+                "casa_only": int(matches.get("casa", 0)),
+                "close": int(matches.get("close", 0)),
+                "none": int(matches.get("none", 0)),
+                "install": Wanted(casa, None if pd.isna(pipeline) else pipeline, "").install_name(),
+            }
+        )
+    needs = pd.DataFrame(rows, columns=columns)
+    return needs.sort_values(["mouses", "casa"], ascending=[False, False], ignore_index=True)
