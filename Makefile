@@ -24,9 +24,12 @@ test: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e tests/e2e -s
 
+# Prints the URL (with its token) to open; as root (common in containers) too.
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
-	$(BIN)/jupyter lab notebooks/
+	@root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
+	echo "restorekit: starting JupyterLab; open the http://127.0.0.1:8888/lab?token=... URL it prints"; \
+	$(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=8888 $$root notebooks/
 
 clean:
 	rm -rf $(VENV) records .pytest_cache build *.egg-info

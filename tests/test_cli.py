@@ -1,5 +1,6 @@
 import pytest
 
+from restorekit.demo import SEED_MOUS as SEED
 from restorekit.frontends.cli import main
 
 from .helpers import run_cli
@@ -24,7 +25,7 @@ def test_query_prints_the_seed_tables(capsys, demo):
 
 def test_query_can_show_its_sql(capsys, demo):
     assert main(["query", "uid://A001/X12a3/X80e", "--db", demo.url, "--sql"]) == 0
-    assert "WHERE asa_science.member_ouss_id = ?" in capsys.readouterr().out
+    assert "WHERE asa_science.member_ouss_id = :mous" in capsys.readouterr().out
 
 
 def test_sql_command_shows_oracle_sql(capsys):
@@ -84,3 +85,62 @@ def test_demo_archive_command(tmp_path, capsys):
 def test_list(capsys, demo):
     assert main(["list", "--db", demo.url]) == 0
     assert "uid://A001/X12a3/X80e" in capsys.readouterr().out
+
+
+def test_tables_align_fit_the_terminal_and_show_counts_as_integers():
+    import pandas as pd
+
+    from restorekit.frontends.render import format_table
+
+    frame = pd.DataFrame(
+        {
+            "mous": ["uid://A001/X12a3/X80e", "uid://A001/X1296/X7c1"],
+            "findings": [5.0, None],
+            "note": ["a long message " * 6, "short"],
+        }
+    )
+    text = format_table(frame, width=60)
+    lines = text.splitlines()
+    assert all(len(line) <= 60 for line in lines)
+    assert lines[1].startswith("uid://A001/X12a3/X80e  ")  # text left-aligned
+    assert "      5  " in lines[1] and "      -  " in lines[2]  # integers, right; missing "-"
+    assert "…" in lines[1]
+    whole = format_table(frame, width=None)
+    assert "a long message " * 5 in whole and "5.0" not in whole
+
+
+def test_wide_is_accepted_anywhere_and_db_takes_a_plain_path(demo, capsys, monkeypatch):
+    from restorekit.frontends import render
+
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    assert main(["list", "--db", str(demo.database), "--wide"]) == 0
+    assert "uid://A001/X12a3/X80e" in capsys.readouterr().out
+    assert render.wide is True
+    assert main(["list", "--db", str(demo.database)]) == 0
+    assert render.wide is False
+    assert main(["list", "--db", "/no/such/archive.db"]) == 2
+    assert "/no/such/archive.db" in capsys.readouterr().err
+
+
+def test_sql_pastes_into_sqlite3_and_names_the_oracle_schema(engine, capsys):
+    import re
+    import sqlite3
+
+    from restorekit.demo import demo_archive
+    from restorekit.sources.sql import MOUS_LIST, PRESENCE, QUERIES
+
+    connection = sqlite3.connect(demo_archive().database)
+    for query in [*QUERIES.values(), PRESENCE, MOUS_LIST]:
+        text = query.sql("sqlite")
+        assert "POSTCOMPILE" not in text and "?" not in text
+        params = {"mous": SEED} if ":mous" in text else {}
+        pasted = connection.execute(text, params).fetchall()
+        ran = query.run(engine, **params)
+        assert len(pasted) == len(ran), query.name
+        oracle = query.sql("oracle", "ALMA")
+        tables = re.findall(r"\b(?:FROM|JOIN)\s+([\w.]+)", oracle)
+        assert tables and all(t.startswith("ALMA.") for t in tables if t != "DUAL"), query.name
+        assert "__[" not in oracle, query.name
+    assert main(["sql", "calibration_count", "--schema", "ALMA_RO"]) == 0
+    out = capsys.readouterr().out
+    assert "FROM ALMA_RO.asa_product_files" in out and "IN ('calibration')" in out

@@ -99,10 +99,11 @@ def test_survey_options(record, tmp_path):
 
 def test_run_options(record):
     calls = record("restorekit.frontends.batch.run_batch")
-    run("run", "nb.ipynb", "-f", "a.yaml", "-f", "b.yaml", "--jobs", "3", "--records", "R")
+    run("run", "nb.ipynb", "-f", "a.yaml", "-f", "b.yaml", "--jobs", "3", "--records", "R",
+        "--root", "AREAS")
     (args, kwargs), = calls
     assert args == ("nb.ipynb", ["a.yaml", "b.yaml"])
-    assert kwargs == {"jobs": 3, "records": "R", "progress": None}
+    assert kwargs == {"jobs": 3, "records": "R", "progress": None, "root": "AREAS"}
 
 
 def test_query_and_list_options(record):

@@ -50,7 +50,7 @@ def test_parameters_are_documented_for_papermill():
         "interactive",
         "settings",
     }
-    assert all(p["help"] for p in params.values())
+    assert all(p["help"] and p["inferred_type_name"] != "None" for p in params.values())
     assert set(papermill.inspect_notebook(str(SURVEY))) == {
         "db_url",
         "mous_file",
@@ -71,9 +71,9 @@ def test_notebooks_are_thin():
             if cell.cell_type == "code":
                 tree = ast.parse(cell.source)
                 if "parameters" in cell.metadata.get("tags", []):
-                    # Declarations only: one assignment of a literal per line.
+                    # Declarations only: one annotated assignment of a literal per line.
                     assert all(
-                        isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+                        isinstance(n, ast.AnnAssign) and isinstance(n.value, ast.Constant)
                         for n in tree.body
                     ), cell.source
                     assert len(tree.body) == len(cell.source.splitlines()), cell.source
@@ -99,7 +99,7 @@ def batch(tmp_path_factory, demo):
     area = tmp / "area"
     files = [
         _params(tmp, "seed", mous_uid="uid://A001/X12a3/X80e", root_dir=str(area)),
-        _params(tmp, "gap", mous_uid="uid___A001_X133d_X5e1", root_dir=str(area)),
+        _params(tmp, "gap", mous_uid="uid___A001_X133d_X5e1"),  # goes under run's root
         _params(tmp, "uncalibrated", mous_uid="uid://A001/X1296/X7c1", root_dir=str(area)),
         _params(tmp, "bad", mous_uid="uid://A001/X12a3", root_dir=str(area)),
         _params(
@@ -109,7 +109,9 @@ def batch(tmp_path_factory, demo):
             db_url=f"oracle+oracledb://alma:{SECRET}@127.0.0.1:1?service_name=ALMA",
         ),
     ]
-    summary = run_batch(RESTORE, files, jobs=2, records=tmp / "records", progress=False)
+    summary = run_batch(
+        RESTORE, files, jobs=2, records=tmp / "records", progress=False, root=tmp / "operator"
+    )
     return tmp, summary.set_index("parameters")
 
 
@@ -126,6 +128,10 @@ def test_seed_record(batch):
     # two runs of X80e in this batch: their records get distinct folders
     assert row.notebook.endswith("uid___A001_X12a3_X80e--seed/restore_mous.ipynb")
     assert _row(batch, "gap").notebook.endswith("uid___A001_X133d_X5e1/restore_mous.ipynb")
+    # run --root: a run that names no root_dir goes under the operator's root; paths are whole
+    tmp = batch[0]
+    assert _row(batch, "gap").restore_area.startswith(str(tmp / "operator") + "/")
+    assert row.restore_area.startswith(str(tmp / "area") + "/") and Path(row.ppr).is_absolute()
     text = _outputs_text(row.notebook)
     for needle in (
         "EB_EXCLUDED_BY_QA0",

@@ -40,6 +40,7 @@ SUMMARY_COLUMNS = [
     "status",
     "findings",
     "route",
+    "restore_area",
     "ppr",
     "failed_cell",
     "error",
@@ -56,6 +57,7 @@ class Outcome:
     status: str
     findings: int | None = None
     route: str | None = None
+    restore_area: str | None = None
     ppr: str | None = None
     failed_cell: int | None = None
     error: str | None = None
@@ -108,8 +110,12 @@ def execute(
     retries: int = 1,
     cwd: Path | None = None,
     name: str | None = None,
+    root: str | Path | None = None,
 ) -> Outcome:
-    """Execute one run; never raises for a failing notebook (the outcome says so)."""
+    """Execute one run; never raises for a failing notebook (the outcome says so).
+
+    ``root`` is where the restore areas go when the run's parameters do not say
+    (``root_dir``)."""
     folder = records / (name or run.name)
     folder.mkdir(parents=True, exist_ok=True)
     output = folder / f"{notebook.stem}.ipynb"
@@ -131,8 +137,10 @@ def execute(
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".ipynb", dir=folder)
     os.close(fd)
     try:
-        _papermill(notebook, Path(tmp), {"interactive": False, **run.parameters}, outcome,
-                   retries=retries, cwd=cwd)  # fmt: skip
+        parameters = {"interactive": False, **run.parameters}
+        if root is not None and "root_dir" in notebook_parameters(notebook):
+            parameters.setdefault("root_dir", str(Path(root).resolve()))
+        _papermill(notebook, Path(tmp), parameters, outcome, retries=retries, cwd=cwd)
         if Path(tmp).stat().st_size:
             _keep_record(Path(tmp), output, outcome)
     finally:
@@ -197,6 +205,7 @@ def _take_result(outcome: Outcome) -> None:
         outcome.mous = result["mous"]  # the MOUS that ran, whatever the file said
     outcome.findings = result.get("findings")
     outcome.route = result.get("route")
+    outcome.restore_area = result.get("restore_area")
     outcome.ppr = result.get("ppr")
     if outcome.status == "ok" and result.get("error"):
         outcome.error = result["error"]
@@ -210,6 +219,7 @@ def run_batch(
     records: str | Path = "records",
     progress: bool | None = None,
     retries: int = 1,
+    root: str | Path | None = None,
 ) -> pd.DataFrame:
     """Execute ``notebook`` once per parameter set, ``jobs`` at a time; return the summary.
 
@@ -233,7 +243,7 @@ def run_batch(
         tqdm(total=len(runs), unit="run", disable=not show, file=sys.stderr) as bar,
     ):
         futures = [
-            pool.submit(execute, notebook, run, records, retries=retries, name=name)
+            pool.submit(execute, notebook, run, records, retries=retries, name=name, root=root)
             for run, name in zip(runs, record_names(runs), strict=True)
         ]
         for future in as_completed(futures):

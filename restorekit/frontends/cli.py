@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from restorekit.errors import RestorekitError
+from restorekit.frontends import render
 from restorekit.frontends.parser import build_parser
 from restorekit.frontends.render import printable
 
@@ -30,8 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.setLevel(logging.INFO)
         logger.propagate = False
     words = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in words  # accepted anywhere on the line, not only before the command
-    args = parser.parse_args([w for w in words if w != "--debug"])
+    # --debug and --wide are accepted anywhere on the line, not only before the command.
+    debug, render.wide = "--debug" in words, "--wide" in words
+    args = parser.parse_args([w for w in words if w not in ("--debug", "--wide")])
     args.debug = debug
     try:
         return args.handler(args)

@@ -19,7 +19,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     for query in queries.QUERIES.values():
         print(f"== {query.title} [{query.name}]")
         if args.sql:
-            print(query.sql(engine.dialect.name if args.sql == "auto" else args.sql), "\n")
+            dialect = engine.dialect.name if args.sql == "auto" else args.sql
+            print(query.sql(dialect, archive.schema_of(engine)), "\n")
         if query.name == "ousstatus_xml":
             xml = queries.ousstatus_xml(engine, mous)
             print(xml if xml is not None else "(NULL: the archive holds no OUSStatus document)")
@@ -194,14 +195,18 @@ def cmd_survey(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from restorekit.sources import queries
+    import os
 
+    from restorekit.sources import queries
+    from restorekit.sources.archive import DEFAULT_ORACLE_SCHEMA, ENV_SCHEMA
+
+    schema = args.schema or os.environ.get(ENV_SCHEMA) or DEFAULT_ORACLE_SCHEMA
     names = args.names or list(queries.QUERIES)
     for name in names:
         if name not in queries.QUERIES:
             raise InputError(f"no query named {name!r}; choose from {', '.join(queries.QUERIES)}")
         query = queries.QUERIES[name]
-        print(f"-- {query.name}: {query.title}\n{query.sql(args.dialect)};\n")
+        print(f"-- {query.name}: {query.title}\n{query.sql(args.dialect, schema)};\n")
     return 0
 
 
@@ -259,19 +264,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ["RESTOREKIT_DB_SCHEMA"] = args.schema  # the kernels inherit it
 
     summary = run_batch(
-        args.notebook, args.parameters, jobs=args.jobs, records=args.records, progress=None
+        args.notebook,
+        args.parameters,
+        jobs=args.jobs,
+        records=args.records,
+        progress=None,
+        root=args.root,
     )
-    shown = summary.drop(columns=["notebook", "html", "parameters"]).copy()
-    shown["ppr"] = [os.path.basename(p) if isinstance(p, str) else p for p in shown.ppr]
-    shown["error"] = [
-        e if not isinstance(e, str) or len(e) < 70 else e[:67] + "..." for e in shown.error
-    ]
-    shown["failed_cell"] = shown.failed_cell.astype("Int64")
+    shown = summary.drop(columns=["notebook", "html", "parameters", "ppr"])
     print(format_table(shown))
     failed = int((summary.status != "ok").sum())
+    records = os.path.abspath(args.records)
     print(
-        f"\n{len(summary) - failed} of {len(summary)} runs ok; records in {args.records}/, "
-        f"summary in {args.records}/summary.csv"
+        f"\n{len(summary) - failed} of {len(summary)} runs ok; records in {records}/, "
+        f"summary in {records}/summary.csv"
     )
     return 1 if failed else 0
 

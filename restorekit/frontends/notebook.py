@@ -62,7 +62,7 @@ class RestoreNotebook:
         self.engine = archive.connect(db, schema=schema)
         archive.check_archive(self.engine)
         self.store = open_store(ngas)
-        self.root = Path(root or "restore-area")
+        self.root = Path(root or "restore-area").resolve()
         self.db, self.schema = db, schema
         self.interactive = interactive
         self.started = datetime.now(UTC)
@@ -312,7 +312,8 @@ class RestoreNotebook:
         ]
         show(pd.DataFrame(rows, columns=["what", "value"]), caption="provenance")
         sql = "\n\n".join(
-            f"-- {q.name}: {q.title}\n{q.sql(self.engine.dialect.name)};"
+            f"-- {q.name}: {q.title}\n"
+            f"{q.sql(self.engine.dialect.name, archive.schema_of(self.engine))};"
             for q in queries.QUERIES.values()
         )
         html_block(

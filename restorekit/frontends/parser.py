@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"restorekit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    parser.add_argument(
+        "--wide", action="store_true", help="print tables whole, wider than the terminal"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (
         _list_command,
@@ -235,6 +238,11 @@ def _run_command(sub) -> None:
     p.add_argument("--jobs", type=int, default=2, metavar="N", help="runs at once (2)")
     p.add_argument("--records", default="records", metavar="DIR", help="records directory")
     p.add_argument(
+        "--root",
+        metavar="DIR",
+        help="root of the restore areas for every run that does not set root_dir itself",
+    )
+    p.add_argument(
         "--schema", metavar="NAME", help="Oracle owner of the tables for every run (ALMA)"
     )
     p.set_defaults(handler=cmd_run)
@@ -276,6 +284,12 @@ def _sql_command(sub) -> None:
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="query names (default: all)")
     p.add_argument("--dialect", choices=["oracle", "sqlite"], default="oracle")
+    p.add_argument(
+        "--schema",
+        metavar="NAME",
+        help="Oracle owner of the tables, written before each (default: $RESTOREKIT_DB_SCHEMA "
+        "or ALMA)",
+    )
     p.set_defaults(handler=cmd_sql)
 
 

@@ -2,14 +2,70 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
+
 import pandas as pd
 
+MISSING = "-"
+"""How a missing value is shown, everywhere."""
+MIN_COLUMN = 8
+wide = False
+"""``--wide``: never shorten a column to the terminal's width."""
 
-def format_table(frame: pd.DataFrame) -> str:
-    """A DataFrame as plain text for a terminal."""
+
+def table_width() -> int | None:
+    """The width tables keep to: the terminal's, unless ``--wide`` or not a terminal."""
+    if wide or not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def _cell(value) -> str:
+    if value is None or (not isinstance(value, list | tuple | dict) and pd.isna(value)):
+        return MISSING
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return printable(str(value)).replace("\n", " ")
+
+
+def _fit(widths: list[int], limit: int) -> list[int]:
+    """Narrow the widest columns until the row fits in ``limit`` (never below MIN_COLUMN)."""
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > limit:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= MIN_COLUMN:
+            break
+        widths[widest] -= 1
+    return widths
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_table(frame: pd.DataFrame, width: int | None = None) -> str:
+    """A DataFrame as plain text: text left-aligned, numbers right-aligned, missing values as
+    ``-``, whole numbers as integers; cut to ``width`` (default :func:`table_width`) with an
+    ellipsis where a column must be shortened."""
     if frame.empty:
         return "(no rows)"
-    return printable(frame.to_string(index=False, na_rep="-"))
+    width = width if width is not None else table_width()
+    columns = [str(c) for c in frame.columns]
+    rows = [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool for c in frame]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    if width:
+        widths = _fit(widths, width)
+
+    def line(cells: list[str]) -> str:
+        out = []
+        for text, w, right in zip(cells, widths, numeric, strict=True):
+            text = _clip(text, w)
+            out.append(text.rjust(w) if right else text.ljust(w))
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(columns), *(line(r) for r in rows)])
 
 
 def print_plan(plan) -> None:

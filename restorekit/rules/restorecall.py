@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from restorekit.errors import ConfigurationError
 from restorekit.evidence.gather import Evidence
 from restorekit.rules import releases
+from restorekit.rules.casa import alma_release_on
 from restorekit.rules.findings import Finding
 from restorekit.rules.plan import EbRow
 from restorekit.rules.releases import Release
@@ -87,16 +88,28 @@ def target_release(
             )
         return release
     observed = max((t for t in ev.eb_start.values() if t), default=None)
-    release = releases.for_date(observed) if observed else None
+    release, which = _release_on(observed)
     if manifest is not None and release is not None:
         said = f"names pipeline {version!r}, not a version" if version else "names no version"
         add(
             "RELEASE_INFERRED",
-            f"the manifest {said} (as before August 2018); the calls are written for the "
-            f"release in force when the data were observed ({observed[:10]}): "
+            f"the manifest {said} (as before August 2018); the calls are written for "
+            f"{which} when the data were observed ({observed[:10]}), task parameters as of "
             f"{release.epoch.source}",
         )
     return release
+
+
+def _release_on(observed: str | None) -> tuple[Release | None, str]:
+    """The ALMA release in operation on the observing date (the pipeline's release notes),
+    else the newest pipeline published by then."""
+    if not observed:
+        return None, ""
+    alma = alma_release_on(observed[:7])
+    release = releases.for_version(alma.pipeline, basis="observing date") if alma else None
+    if alma is not None and release is not None:
+        return release, f"the ALMA release in operation, {alma.pipeline} ({alma.describe()}),"
+    return releases.for_date(observed), "the newest release"
 
 
 def restore_call(

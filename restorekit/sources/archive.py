@@ -51,7 +51,8 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
     Parameters
     ----------
     url
-        ``sqlite:///path/to/archive.db``, ``oracle+oracledb://user@host:1521?service_name=SVC``,
+        ``sqlite:///path/to/archive.db`` (or just the file's path),
+        ``oracle+oracledb://user@host:1521?service_name=SVC``,
         ``oracle+oracledb://user@tns_alias?config_dir=/path/to/tns_admin``, or ``"demo"``.
         ``None`` falls back to ``$RESTOREKIT_DB``, then to the embedded demo archive.
     schema
@@ -74,6 +75,8 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
             )
         _DEMO_DATABASES.add(str(demo_archive().database.resolve()))
         return _sqlite_engine(demo_archive().database)
+    if "://" not in text and text.strip():
+        return _sqlite_engine(Path(text).expanduser())  # a plain path: a SQLite archive file
     try:
         parsed = make_url(text)
     except Exception:
@@ -90,6 +93,12 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
         f"database URL {parsed.render_as_string(hide_password=True)!r} is for {backend!r}; "
         "restorekit reads sqlite:/// files and oracle+oracledb:// archives"
     )
+
+
+def schema_of(engine: Engine) -> str | None:
+    """The Oracle owner the engine's queries name their tables under (``None`` for SQLite)."""
+    translate = engine.get_execution_options().get("schema_translate_map") or {}
+    return translate.get(None)
 
 
 def _register_url_password(text: str) -> None:

@@ -39,6 +39,7 @@ CALIBRATION_CLASSES = ("calibration",)
 # The seed writes 'scripts'; the schema says 'script'. Both are scripts.
 SCRIPT_CLASSES = ("script", "scripts")
 _DIALECTS = {"oracle": oracle.dialect(), "sqlite": sqlite.dialect()}
+_MOUS_MARK = "RESTOREKIT_MOUS_BIND"
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,24 @@ class Query:
     title: str
     statement: Select | sa.CompoundSelect
 
-    def sql(self, dialect: str = "oracle") -> str:
-        """The SQL text for ``dialect`` (``"oracle"`` or ``"sqlite"``), bind variables shown."""
-        return str(self.statement.compile(dialect=_DIALECTS[dialect]))
+    def sql(self, dialect: str = "oracle", schema: str | None = None) -> str:
+        """SQL text that pastes into ``sqlite3`` or SQL Developer: the MOUS as the named bind
+        ``:mous``, IN-lists written out, and for Oracle the tables under ``schema``."""
+        statement = self.statement
+        if "mous" in self._binds:
+            statement = statement.params(mous=_MOUS_MARK)
+        translate = {None: schema} if schema and dialect == "oracle" else None
+        compiled = statement.compile(
+            dialect=_DIALECTS[dialect],
+            compile_kwargs={"literal_binds": True},
+            schema_translate_map=translate,
+        )
+        text = str(compiled).replace(f"'{_MOUS_MARK}'", ":mous")
+        return text.replace("__[SCHEMA__none].", f"{schema}." if translate else "")
+
+    @property
+    def _binds(self) -> set[str]:
+        return {b.key for b in self.statement.compile().binds.values()}
 
     def run(self, engine: Engine, **params: Any) -> pd.DataFrame:
         """Run the query and return its rows as a DataFrame."""
