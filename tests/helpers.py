@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from restorekit.demo.documents import deliverables
 from restorekit.demo.model import MousSpec
@@ -47,3 +51,21 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "restorekit.frontends.cli", *args], capture_output=True, text=True
     )
+
+
+def chromium_path() -> str:
+    """Debian's Chromium: installed with apt when missing and root (as in CI), else a skip."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("chromium is not installed and cannot be installed here (not root, no apt)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+    done = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium"], env=env, capture_output=True, text=True
+    )
+    found = shutil.which("chromium")
+    if not found:
+        pytest.skip(f"chromium could not be installed: {done.stderr.strip()[-200:]}")
+    return found

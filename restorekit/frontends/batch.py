@@ -77,13 +77,21 @@ def _result_of(notebook) -> dict:
     return {}
 
 
+TEMPLATES = Path(__file__).parent / "templates"
+
+
 def export_html(notebook_path: Path, html_path: Path) -> None:
-    """An HTML record of an executed notebook, code cells hidden."""
+    """An HTML record of an executed notebook, code cells hidden, that loads nothing from the
+    network (see ``templates/restorekit_record``)."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="restorekit_record",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
     atomic_write(html_path, body)

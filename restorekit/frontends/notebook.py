@@ -12,26 +12,29 @@ The last cell calls :meth:`RestoreNotebook.result`, which emits a JSON summary u
 from __future__ import annotations
 
 import html
-import platform
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from restorekit import __version__
 from restorekit.errors import NotRestorableError, PreflightError
 from restorekit.frontends.display import (
+    LEGEND,
     RESULT_MIME,
+    cell_text,
+    code_html,
     display_object,
     html_block,
     install_error_display,
     note,
-    reconciliation_styler,
+    reconciliation_frame,
+    severity_classes,
     show,
     show_code,
 )
+from restorekit.frontends.record_parts import card_html, card_text, provenance_rows
 from restorekit.sources import archive, queries
+from restorekit.sources.archive import mask_url_text
 
 __all__ = ["RESULT_MIME", "RestoreNotebook"]
 
@@ -59,7 +62,8 @@ class RestoreNotebook:
 
         install_error_display()
         self.mous = parse_uid(mous, what="mous_uid").archive
-        self.engine = archive.connect(db, schema=schema)
+        with archive.demo_notice_silenced():  # the card says it instead, first
+            self.engine = archive.connect(db, schema=schema)
         archive.check_archive(self.engine)
         self.store = open_store(ngas)
         self.root = Path(root or "restore-area").resolve()
@@ -79,10 +83,18 @@ class RestoreNotebook:
         self.inspection = inspection
         self.prepared = None
         self.error: str | None = None
-        note(
-            f"MOUS {self.mous} — archive {archive.describe(self.engine)}, "
-            f"NGAS {self.store.location}"
-        )
+        self.parameters: dict = {
+            "mous_uid": mous, "db_url": db, "ngas": ngas, "root_dir": root,
+            "interactive": interactive, "allow_degraded": allow_degraded, "schema": schema,
+            "settings": settings,
+        }  # fmt: skip
+        self._card_id = f"rk-card-{parse_uid(self.mous).file}"
+        self._archive = archive.describe(self.engine) + (
+            " — no db_url and no RESTOREKIT_DB is set" if db is None and "embedded" in
+            archive.describe(self.engine) else ""
+        )  # fmt: skip
+        html_block(card_html(self.plan, archive=self._archive), display_id=self._card_id)
+        note(f"NGAS: {mask_url_text(self.store.location)}.")
 
     @property
     def evidence(self):
@@ -160,22 +172,18 @@ class RestoreNotebook:
             return
         m = ev.manifest
         note(
-            f"{ev.manifest_name}: CASA {m.casa_version}, pipeline {m.pipeline_version}, "
+            f"{ev.manifest_name}: CASA {cell_text(m.casa_version)}, pipeline "
+            f"{cell_text(m.pipeline_version)}, "
             f"procedure {m.procedure}."
         )
         show(m.asdm_table(), caption="calibrated ASDMs by manifest session")
 
     def reconciliation(self) -> None:
-        first = ["eb", "restore", "reason", "qa0", "ousstatus_session", "manifest_session"]
-        table = self.plan.eb_table()
-        table = table[first + [c for c in table.columns if c not in first]]
+        table, classes = reconciliation_frame(self.plan)
         findings = self.plan.findings_table()
-        note(
-            "One row per EB seen by any source. Green: restored; blue: left out for a "
-            "known reason; yellow: a warning; red: an error."
-        )
-        show(table, caption="reconciliation", styler=reconciliation_styler(table, findings))
-        show(findings, caption="findings")
+        html_block(LEGEND)
+        show(table, caption="reconciliation", row_classes=classes)
+        show(findings, caption="findings", row_classes=severity_classes(findings))
 
     def show_plan(self) -> None:
         plan = self.plan
@@ -225,6 +233,17 @@ class RestoreNotebook:
 
     def prepare(self, *, fetch_raw: bool = False, overwrite: bool = False) -> None:
         """Write the restore area; an MOUS that cannot be restored is reported, not raised."""
+        self.parameters.update(fetch_raw=fetch_raw, overwrite=overwrite)
+        try:
+            self._prepare(fetch_raw, overwrite)
+        finally:
+            self._update_card()
+
+    def _update_card(self) -> None:
+        card = card_html(self.plan, self.prepared, self.error, self._archive)
+        html_block(card, display_id=self._card_id, update=True)
+
+    def _prepare(self, fetch_raw: bool, overwrite: bool) -> None:
         from restorekit.restore.ppr_reading import read_ppr
         from restorekit.restore.prepare import prepare_restore
 
@@ -295,20 +314,18 @@ class RestoreNotebook:
         )
 
     def provenance(self) -> None:
-        versions = {"restorekit": __version__, "python": platform.python_version()}
-        for package in ("pandas", "sqlalchemy", "lxml", "oracledb", "papermill"):
-            try:
-                versions[package] = metadata.version(package)
-            except metadata.PackageNotFoundError:
-                pass
+        """Who ran this record where, with which parameters, software and archive, and when."""
         m = self.evidence.manifest
-        rows = [
-            ("prepared", self.started.isoformat(timespec="seconds")),
-            ("database", archive.describe(self.engine)),
-            ("NGAS", self.store.location),
-            ("delivery CASA", m.casa_version if m else None),
-            ("delivery pipeline", m.pipeline_version if m else None),
-            *versions.items(),
+        rows = provenance_rows(
+            self.parameters,
+            archive.describe(self.engine),
+            self.store.location,
+            self.started,
+            datetime.now(UTC),
+        )
+        rows += [
+            ("delivery CASA", cell_text(m.casa_version if m else None)),
+            ("delivery pipeline", cell_text(m.pipeline_version if m else None)),
         ]
         show(pd.DataFrame(rows, columns=["what", "value"]), caption="provenance")
         sql = "\n\n".join(
@@ -316,9 +333,7 @@ class RestoreNotebook:
             f"{q.sql(self.engine.dialect.name, archive.schema_of(self.engine))};"
             for q in queries.QUERIES.values()
         )
-        html_block(
-            f"<details><summary>the SQL that ran</summary><pre>{html.escape(sql)}</pre></details>"
-        )
+        html_block(f"<details><summary>the SQL that ran</summary>{code_html(sql)}</details>")
 
     def explore(self) -> None:
         """Widgets (interactive mode only): pick a session to see its EBs and verdicts, and
@@ -327,7 +342,8 @@ class RestoreNotebook:
             return
         from restorekit.frontends.widgets import mous_picker, session_explorer
 
-        mous_picker(self.db, schema=self.schema)
+        settings = self.parameters["settings"]
+        mous_picker(self.db, schema=self.schema, root=self.root, settings=settings)
         session_explorer(self.plan)
 
     def result(self) -> dict:
@@ -336,7 +352,7 @@ class RestoreNotebook:
         summary = {
             "mous": self.mous,
             "restorable": self.plan.restorable,
-            "route": self.plan.route,
+            "route": self.plan.route if self.plan.restorable else None,
             "sessions": self.plan.sessions,
             "findings": len(self.plan.findings),
             "codes": sorted(self.plan.codes),
@@ -350,5 +366,8 @@ class RestoreNotebook:
             ),
             "error": self.error,
         }
-        display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
+        self._update_card()
+        text = card_text(self.plan, self.prepared, self.error)
+        shown = f'<p class="rk-note">{html.escape(text).replace(chr(10), "<br>")}</p>'
+        display_object({RESULT_MIME: summary, "text/plain": text, "text/html": shown}, raw=True)
         return summary

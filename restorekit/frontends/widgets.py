@@ -1,6 +1,9 @@
-"""ipywidgets of the restore notebook in interactive mode: an MOUS picker and a session explorer.
+"""ipywidgets of the restore notebook in interactive mode: a session explorer, and an MOUS
+picker that inspects another MOUS and can prepare its restore area.
 
 Nothing here runs in a papermill record (``interactive=False``); the static tables are there.
+The explorer shows the reconciliation table exactly as the record does (same columns, order
+and colours), filtered by session.
 """
 
 from __future__ import annotations
@@ -8,12 +11,33 @@ from __future__ import annotations
 import html
 
 from restorekit.errors import RestorekitError
-from restorekit.frontends.display import display_object, html_block
+from restorekit.frontends.display import (
+    LEGEND,
+    display_object,
+    html_block,
+    reconciliation_frame,
+    table_html,
+)
 from restorekit.sources import archive, queries
 
 
-def session_explorer(plan) -> None:
-    """A session chooser over the plan's EB table: all, an OUSStatus ordinal, a manifest session."""
+def _filtered(plan, choice: str) -> str:
+    table, classes = reconciliation_frame(plan)
+    if choice == "all":
+        keep = [True] * len(table)
+    elif choice.startswith("session_"):
+        keep = list(table.manifest_session == choice)
+    else:
+        keep = list(table.ousstatus_session == int(choice))
+    rows = table[keep]
+    if rows.empty:
+        return '<p class="rk-note"><i>(no rows)</i></p>'
+    return table_html(rows, [c for c, k in zip(classes, keep, strict=True) if k])
+
+
+def session_explorer(plan):
+    """A session chooser over the plan's EB table: all, an OUSStatus ordinal, a manifest
+    session. Returns the widget (also displayed)."""
     import ipywidgets as widgets
 
     table = plan.eb_table()
@@ -23,28 +47,22 @@ def session_explorer(plan) -> None:
         + [name for name in plan.sessions]
     )
     chooser = widgets.Dropdown(options=options, description="session")
-    out = widgets.Output()
-
-    def refresh(*_):
-        with out:
-            out.clear_output()
-            value = chooser.value
-            if value == "all":
-                rows = table
-            elif value.startswith("session_"):
-                rows = table[table.manifest_session == value]
-            else:
-                rows = table[table.ousstatus_session == int(value)]
-            display_object(rows)
-
-    chooser.observe(refresh, names="value")
-    refresh()
-    title = "<b>Explore the session/EB mapping</b> (OUSStatus ordinal or manifest session)"
-    display_object(widgets.VBox([widgets.HTML(title), chooser, out]))
+    view = widgets.HTML(_filtered(plan, "all"))
+    chooser.observe(lambda change: setattr(view, "value", _filtered(plan, change["new"])),
+                    names="value")  # fmt: skip
+    title = widgets.HTML(
+        f"<b>Explore the session/EB mapping of {html.escape(plan.mous)}</b> "
+        "(OUSStatus ordinal or manifest session)" + LEGEND
+    )
+    box = widgets.VBox([title, chooser, view])
+    box.add_class("rk-explorer")
+    display_object(box)
+    return box
 
 
-def mous_picker(db: str | None = None, *, schema: str | None = None) -> None:
-    """Choose an MOUS of the archive (or type one) and show its record below."""
+def mous_picker(db=None, *, schema=None, root=None, settings=None):
+    """Choose an MOUS of the archive (or type one): one view of it, labelled with its uid,
+    replacing the one before; a button prepares its restore area under ``root``."""
     import ipywidgets as widgets
 
     from restorekit.frontends.notebook import RestoreNotebook
@@ -56,18 +74,44 @@ def mous_picker(db: str | None = None, *, schema: str | None = None) -> None:
     )
     button = widgets.Button(description="Inspect", button_style="primary")
     out = widgets.Output()
+    out.add_class("rk-picked")
 
-    def run(*_):
+    def inspect(*_):
+        out.clear_output()
         with out:
-            out.clear_output()
             try:
-                record = RestoreNotebook(box.value, db=db, schema=schema, interactive=False)
-                for section in (record.ousstatus, record.manifest, record.reconciliation,
-                                record.show_plan):  # fmt: skip
-                    section()
+                record = RestoreNotebook(box.value, db=db, schema=schema, root=root,
+                                         settings=settings)  # fmt: skip
+                record.reconciliation()
+                record.show_plan()
                 session_explorer(record.plan)
+                _prepare_button(record)
             except RestorekitError as exc:
                 html_block(f'<p class="rk-error">restorekit: error: {html.escape(str(exc))}</p>')
 
-    button.on_click(run)
-    display_object(widgets.VBox([widgets.HBox([box, button]), out]))
+    button.on_click(inspect)
+    picker = widgets.VBox([widgets.HBox([box, button]), out])
+    picker.add_class("rk-picker")
+    display_object(picker)
+    return picker
+
+
+def _prepare_button(record) -> None:
+    import ipywidgets as widgets
+
+    button = widgets.Button(
+        description=f"Prepare {record.mous}",
+        tooltip=f"write the restore area under {record.root}",
+        layout=widgets.Layout(width="auto"),
+        disabled=not record.plan.restorable,
+    )
+    where = widgets.HTML(f'<span class="rk-note">root: {html.escape(str(record.root))}</span>')
+    out = widgets.Output()
+
+    def prepare(*_):
+        button.disabled = True
+        with out:
+            record.prepare()
+
+    button.on_click(prepare)
+    display_object(widgets.VBox([widgets.HBox([button, where]), out]))

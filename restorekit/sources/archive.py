@@ -95,6 +95,22 @@ def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
     )
 
 
+class _DropDemoNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "embedded demo archive" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def demo_notice_silenced():
+    """For a front end that says it is using the demo archive itself (the record's card)."""
+    quiet = _DropDemoNotice()
+    log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log.removeFilter(quiet)
+
+
 def schema_of(engine: Engine) -> str | None:
     """The Oracle owner the engine's queries name their tables under (``None`` for SQLite)."""
     translate = engine.get_execution_options().get("schema_translate_map") or {}

@@ -39,7 +39,7 @@ CALIBRATION_CLASSES = ("calibration",)
 # The seed writes 'scripts'; the schema says 'script'. Both are scripts.
 SCRIPT_CLASSES = ("script", "scripts")
 _DIALECTS = {"oracle": oracle.dialect(), "sqlite": sqlite.dialect()}
-_MOUS_MARK = "RESTOREKIT_MOUS_BIND"
+_MOUS_MARK = "mous-bind-placeholder"  # replaced by :mous in the shown SQL
 
 
 @dataclass(frozen=True)
