@@ -240,8 +240,11 @@ class RestoreNotebook:
             self._update_card()
 
     def _update_card(self) -> None:
-        card = card_html(self.plan, self.prepared, self.error, self._archive)
-        html_block(card, display_id=self._card_id, update=True)
+        html_block(self.card_html(), display_id=self._card_id, update=True)
+
+    def card_html(self) -> str:
+        """The summary card as it stands now."""
+        return card_html(self.plan, self.prepared, self.error, self._archive)
 
     def _prepare(self, fetch_raw: bool, overwrite: bool) -> None:
         from restorekit.restore.ppr_reading import read_ppr

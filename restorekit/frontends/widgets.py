@@ -112,6 +112,8 @@ def _prepare_button(record) -> None:
         button.disabled = True
         with out:
             record.prepare()
+            # An Output widget does not take display updates: the card is shown again.
+            html_block(record.card_html())
 
     button.on_click(prepare)
     display_object(widgets.VBox([widgets.HBox([button, where]), out]))
