@@ -81,7 +81,10 @@ def test_a_scientist_explores_inspects_and_prepares_in_jupyterlab(lab):
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         page.goto(f"{url}/lab/tree/restore_mous.ipynb?token={TOKEN}")
-        page.wait_for_selector(".jp-NotebookPanel")
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+        # Only once its kernel is idle does the notebook take "Run All Cells".
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+        page.locator(".jp-NotebookPanel .jp-Cell").first.click()
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_text("Run All Cells", exact=True).click()
 
