@@ -96,3 +96,9 @@ class PreflightError(RestorekitError):
     def __init__(self, message: str, report=None, **fields) -> None:
         super().__init__(message, **fields)
         self.report = report
+
+
+class SchedulerError(RestorekitError):
+    """A batch scheduler's command (sbatch, squeue, condor_submit, ...) failed or is missing."""
+
+    exit_code = 1

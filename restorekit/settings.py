@@ -64,6 +64,11 @@ class SiteSettings:
         "e.g. a container command; the variable is a YAML mapping",
     )
 
+    job_partition: str | None = _setting(None, "the Slurm partition restore jobs run in")
+    job_time: str | None = _setting(None, "the time limit of a restore job (Slurm's 24:00:00)")
+    job_memory: str | None = _setting(None, "the memory of a restore job (16G)")
+    job_cores: str | None = _setting(None, "the cores of a restore job")
+
     @classmethod
     def load(cls, path: str | Path | None = None) -> SiteSettings:
         """Defaults, overridden by ``RESTOREKIT_<FIELD>`` variables, then by the YAML file."""

@@ -118,6 +118,46 @@ def cmd_casa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_submit(args: argparse.Namespace) -> int:
+    import shlex
+
+    from restorekit.restore.jobs import JobOptions, submit
+    from restorekit.settings import SiteSettings
+
+    options = JobOptions.of(
+        SiteSettings.load(args.settings),
+        partition=args.partition, time=args.time, memory=args.mem, cores=args.cores,
+    )  # fmt: skip
+    done = submit(
+        args.areas, args.scheduler, options, array=args.array, dry_run=args.dry_run
+    )
+    for path in done.files:
+        print(f"# wrote {path}")
+    for command in done.commands:
+        print(shlex.join(command))
+    for area, job in done.jobs.items():
+        print(f"submitted {area}: {args.scheduler} job {job}")
+    if args.dry_run:
+        print("(dry run: nothing submitted)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    import pandas as pd
+
+    from restorekit.restore.jobs import status
+
+    rows = status(args.areas)
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], indent=2))
+    else:
+        print(format_table(pd.DataFrame([asdict(r) for r in rows])))
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     import json
 

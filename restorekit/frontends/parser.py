@@ -20,6 +20,8 @@ from restorekit.frontends.commands import (
     cmd_query,
     cmd_run,
     cmd_sql,
+    cmd_status,
+    cmd_submit,
     cmd_survey,
 )
 
@@ -89,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
         _prepare_command,
         _check_command,
         _casa_command,
+        _submit_command,
+        _status_command,
         _run_command,
         _survey_command,
         _sql_command,
@@ -215,6 +219,41 @@ def _casa_command(sub) -> None:
     p.add_argument("--settings", metavar="FILE", help="site settings (YAML)")
     p.add_argument("--json", action="store_true", help="print the catalog as JSON")
     p.set_defaults(handler=cmd_casa)
+
+
+def _submit_command(sub) -> None:
+    p = sub.add_parser(
+        "submit",
+        help="submit prepared restore areas as batch jobs (Slurm or HTCondor)",
+        description="Submit each area's working/run_restore.sh (its route, its chosen CASA) as "
+        "a job: Slurm, one sbatch per area or one job array (--array); HTCondor, "
+        "working/restore.sub and condor_submit. Job ids go into working/restorekit.json. "
+        "Resources come from the site settings (job_partition, job_time, job_memory, "
+        "job_cores) or these options.",
+    )
+    p.add_argument("areas", nargs="+", metavar="AREA", help="MOUS_uid___... directories")
+    p.add_argument("--scheduler", required=True, choices=["slurm", "htcondor"])
+    p.add_argument("--array", action="store_true", help="Slurm: one job array for all areas")
+    p.add_argument("--dry-run", action="store_true", help="write the files, print the commands")
+    p.add_argument("--partition", metavar="NAME")
+    p.add_argument("--time", metavar="LIMIT", help="e.g. 24:00:00")
+    p.add_argument("--mem", metavar="SIZE", help="e.g. 16G")
+    p.add_argument("--cores", metavar="N")
+    p.add_argument("--settings", metavar="FILE", help="site settings (YAML)")
+    p.set_defaults(handler=cmd_submit)
+
+
+def _status_command(sub) -> None:
+    p = sub.add_parser(
+        "status",
+        help="the job state and the restore state of prepared areas",
+        description="For each area: its last job (from working/restorekit.json), the state the "
+        "scheduler reports (squeue/sacct, condor_q/condor_history), and whether the restore "
+        "finished (every MS of the PPR in working/, no errorexit-*.txt from the pipeline).",
+    )
+    p.add_argument("areas", nargs="+", metavar="AREA", help="MOUS_uid___... directories")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(handler=cmd_status)
 
 
 def _run_command(sub) -> None:

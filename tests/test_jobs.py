@@ -1,0 +1,211 @@
+"""Restores as batch jobs on a real one-node Slurm (Debian's slurm-wlm and munge, installed
+and started by the fixture when root), with a stub CASA that records how it was started;
+HTCondor, whose daemons cannot be installed here, by its submit description and --dry-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from restorekit.frontends.cli import main
+from restorekit.restore.jobs import JobOptions, condor_description, read_area, status, submit
+from restorekit.restore.prepare import prepare_restore
+from restorekit.settings import SiteSettings
+from restorekit.sources.ngas import LocalNgas
+
+AREAS = ["uid://A001/X12a3/X80e", "uid://A001/X1301/X1a6"]  # script and ppr routes
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _install_slurm() -> None:
+    if shutil.which("sbatch") and shutil.which("munged"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("Slurm is not installed and cannot be installed here (not root, no apt)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", "slurm-wlm", "munge"]
+    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
+        done = subprocess.run(install, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"Slurm could not be installed: {done.stderr.strip()[-200:]}")
+
+
+def _start_munge() -> None:
+    if Path("/run/munge/munge.socket.2").exists():
+        return
+    Path("/run/munge").mkdir(parents=True, exist_ok=True)
+    shutil.chown("/run/munge", "munge", "munge")
+    subprocess.run(["munged", "--force"], capture_output=True, check=True)
+
+
+@pytest.fixture(scope="module")
+def slurm(tmp_path_factory):
+    """A one-node Slurm cluster on private ports; yields its ``SLURM_CONF``."""
+    _install_slurm()
+    _start_munge()
+    folder = tmp_path_factory.mktemp("slurm")
+    host = socket.gethostname().split(".")[0]
+    conf = folder / "slurm.conf"
+    conf.write_text(
+        f"""ClusterName=restorekit
+SlurmctldHost={host}
+SlurmctldPort={_free_port()}
+SlurmdPort={_free_port()}
+AuthType=auth/munge
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation={folder}/state
+SlurmdSpoolDir={folder}/spool
+SlurmctldPidFile={folder}/slurmctld.pid
+SlurmdPidFile={folder}/slurmd.pid
+SlurmctldLogFile={folder}/slurmctld.log
+SlurmdLogFile={folder}/slurmd.log
+ReturnToService=2
+MinJobAge=600
+NodeName={host} CPUs={os.cpu_count()} State=UNKNOWN
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+"""
+    )
+    (folder / "state").mkdir()
+    (folder / "spool").mkdir()
+    env = {**os.environ, "SLURM_CONF": str(conf)}
+    subprocess.run(["slurmctld", "-i"], env=env, check=True, capture_output=True)
+    subprocess.run(["slurmd"], env=env, check=True, capture_output=True)
+    try:
+        for _ in range(60):
+            idle = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env, capture_output=True,
+                                  text=True)  # fmt: skip
+            if idle.stdout.strip() in ("idle", "mix"):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail(f"Slurm did not come up: {(folder / 'slurmctld.log').read_text()[-400:]}")
+        yield str(conf)
+    finally:
+        for name in ("slurmd.pid", "slurmctld.pid"):
+            pid = folder / name
+            if pid.is_file():
+                subprocess.run(["kill", pid.read_text().strip()], capture_output=True)
+
+
+STUB = """#!{python}
+# A stub CASA: records how it was started, and leaves each MS of the PPR as a restore would.
+import glob, json, os, re, sys
+ppr = open(glob.glob("PPR_*.xml")[0]).read()
+for name in re.findall(r"<AsdmDiskName>([^<]+)</AsdmDiskName>", ppr):
+    os.makedirs(name + ".ms", exist_ok=True)
+json.dump({{"argv": sys.argv[1:], "cwd": os.getcwd()}}, open("stub-casa.json", "w"))
+"""
+
+
+@pytest.fixture
+def areas(engine, demo, tmp_path):
+    """Two prepared demo areas whose chosen CASA is the stub."""
+    stub = tmp_path / "bin" / "casa"
+    stub.parent.mkdir()
+    stub.write_text(STUB.format(python=sys.executable))
+    stub.chmod(0o755)
+    settings = SiteSettings(casa_versions={"5.1.1-5": str(stub), "5.4.0-70": str(stub)})
+    store = LocalNgas(demo.ngas)
+    return [
+        prepare_restore(mous, tmp_path / "root", engine=engine, store=store, settings=settings)
+        .layout.mous_dir
+        for mous in AREAS
+    ]
+
+
+def _wait(areas, want: str = "restored", seconds: float = 90) -> list:
+    for _ in range(int(seconds * 2)):
+        rows = status(areas)
+        if all(r.restore == want and r.scheduler_state == "COMPLETED" for r in rows):
+            return rows
+        time.sleep(0.5)
+    return status(areas)
+
+
+def test_slurm_runs_each_area_and_status_reports_it(slurm, areas, monkeypatch, capsys):
+    monkeypatch.setenv("SLURM_CONF", slurm)
+    assert main(["submit", *map(str, areas), "--scheduler", "slurm", "--time", "10"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("submitted ") == 2
+    assert "--job-name=restore-uid___A001_X12a3_X80e" in printed
+    rows = _wait(areas)
+    assert [(r.scheduler_state, r.restore) for r in rows] == [("COMPLETED", "restored")] * 2
+    for area, row in zip(areas, rows, strict=True):
+        record = json.loads((area / "working" / "restorekit.json").read_text())
+        assert row.job == f"slurm {record['jobs'][-1]['id']}"
+        called = json.loads((area / "working" / "stub-casa.json").read_text())
+        assert called["cwd"] == str(area / "working")  # run_restore.sh's own cd
+        assert called["argv"][:3] == ["--nogui", "--pipeline", "-c"]
+        assert list((area / "logs").glob("slurm-*.out"))
+    assert main(["status", *map(str, areas)]) == 0
+    assert capsys.readouterr().out.count("COMPLETED") == 2
+
+
+def test_slurm_job_array_restores_every_area(slurm, areas, monkeypatch):
+    monkeypatch.setenv("SLURM_CONF", slurm)
+    done = submit(areas, "slurm", JobOptions(cores=1), array=True)
+    (script,) = done.files
+    assert done.commands[0][:4] == ["sbatch", "--parsable", "--job-name=restore-array-2",
+                                    "--array=0-1"]  # fmt: skip
+    assert sorted(j.split("_")[1] for j in done.jobs.values()) == ["0", "1"]
+    rows = _wait(areas)
+    assert [r.restore for r in rows] == ["restored", "restored"], rows
+    assert all(list((a / "logs").glob("slurm-*_*.out")) for a in areas)
+    assert script.is_file()
+
+
+def test_dry_run_writes_and_prints_but_submits_nothing(areas, capsys):
+    assert main(["submit", *map(str, areas), "--scheduler", "slurm", "--dry-run",
+                 "--partition", "long", "--mem", "16G", "--cores", "8"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.count("sbatch --parsable") == 2 and "(dry run: nothing submitted)" in out
+    assert "--partition=long --mem=16G --cpus-per-task=8" in out
+    assert all("jobs" not in json.loads((a / "working/restorekit.json").read_text()) for a in areas)
+    assert main(["submit", *map(str, areas), "--scheduler", "htcondor", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("condor_submit -terse") == 2
+    assert all((a / "working" / "restore.sub").is_file() for a in areas)
+
+
+def test_the_htcondor_description_runs_the_area_script(areas):
+    area = read_area(areas[0])
+    text = condor_description(area, JobOptions(cores=4, memory="16G", time="1-02:00:00"))
+    lines = dict(line.split(" = ", 1) for line in text.splitlines() if " = " in line)
+    assert lines["executable"] == str(area.run_script)
+    assert lines["initialdir"] == str(area.working)
+    assert lines["batch_name"] == "restore-uid___A001_X12a3_X80e"
+    assert lines["output"].startswith(f"{area.logs}/condor-$(Cluster)")
+    assert (lines["request_cpus"], lines["request_memory"]) == ("4", "16G")
+    assert lines["+MaxRuntime"] == str((26 * 60) * 60)
+    assert text.rstrip().endswith("queue")
+
+
+def test_submit_refuses_what_is_not_a_prepared_area(tmp_path, capsys):
+    assert main(["submit", str(tmp_path), "--scheduler", "slurm", "--dry-run"]) == 2
+    assert "is not a prepared restore area" in capsys.readouterr().err
+    assert main(["status", str(tmp_path)]) == 2
+
+
+def test_without_the_scheduler_commands_the_error_says_so(areas, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["submit", str(areas[0]), "--scheduler", "htcondor"]) == 1
+    assert "condor_submit is not on PATH" in capsys.readouterr().err
