@@ -18,8 +18,8 @@ def _setting(default: str | None, meaning: str):
     return field(default=default, metadata={"meaning": meaning})
 
 
-def _collection(kind: type, meaning: str):
-    return field(default_factory=kind, metadata={"meaning": meaning, "kind": kind})
+def _collection(kind: type, meaning: str, item: type = str):
+    return field(default_factory=kind, metadata={"meaning": meaning, "kind": kind, "item": item})
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,12 @@ class SiteSettings:
         "e.g. a container command; the variable is a YAML mapping",
     )
 
+    dask_clusters: dict[str, dict] = _collection(
+        dict,
+        "named Dask clusters for restorekit run --cluster NAME: name -> {class: SLURMCluster "
+        "(or another dask-jobqueue class), workers: N, and the class's options}",
+        item=dict,
+    )
     job_partition: str | None = _setting(None, "the Slurm partition restore jobs run in")
     job_time: str | None = _setting(None, "the time limit of a restore job (Slurm's 24:00:00)")
     job_memory: str | None = _setting(None, "the memory of a restore job (16G)")
@@ -101,7 +107,8 @@ class SiteSettings:
 
 def _value(name: str, value: object, where: str):
     """A setting's value from YAML or the environment, as its field holds it."""
-    kind = {f.name: f.metadata.get("kind") for f in fields(SiteSettings)}[name]
+    meta = {f.name: f.metadata for f in fields(SiteSettings)}[name]
+    kind, item = meta.get("kind"), meta.get("item", str)
     if kind is tuple:
         if isinstance(value, str) and where.startswith("RESTOREKIT"):
             items = [v for v in value.split(os.pathsep) if v]
@@ -116,8 +123,14 @@ def _value(name: str, value: object, where: str):
         if isinstance(value, str):
             value = load_yaml(value, what=where)
         if not isinstance(value, dict) or not all(
-            isinstance(k, str | int | float) and isinstance(v, str) for k, v in value.items()
+            isinstance(k, str | int | float) and isinstance(v, item) for k, v in value.items()
         ):
+            if item is dict:
+                raise ConfigurationError(
+                    f"{where}: {name} must map names to cluster settings, e.g. "
+                    "{'slurm': {'class': 'SLURMCluster', 'workers': 4, 'cores': 8}}; got "
+                    f"{value!r}"
+                )
             raise ConfigurationError(
                 f"{where}: {name} must map CASA versions to commands, e.g. "
                 "{'6.5.4-9': 'apptainer exec /images/casa-6.5.4.sif casa'}; got "

@@ -103,7 +103,8 @@ def test_run_options(record):
         "--root", "AREAS")
     (args, kwargs), = calls
     assert args == ("nb.ipynb", ["a.yaml", "b.yaml"])
-    assert kwargs == {"jobs": 3, "records": "R", "progress": None, "root": "AREAS"}
+    assert kwargs == {"jobs": 3, "records": "R", "progress": None, "root": "AREAS",
+                      "cluster": None, "clusters": None}
 
 
 def test_query_and_list_options(record):

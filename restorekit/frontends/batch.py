@@ -44,6 +44,7 @@ SUMMARY_COLUMNS = [
     "ppr",
     "failed_cell",
     "error",
+    "worker",
     "seconds",
     "notebook",
     "html",
@@ -61,6 +62,8 @@ class Outcome:
     ppr: str | None = None
     failed_cell: int | None = None
     error: str | None = None
+    worker: str | None = None
+    """The Dask worker that ran it (``local`` without a cluster)."""
     seconds: float = 0.0
     notebook: str | None = None
     html: str | None = None
@@ -219,6 +222,23 @@ def _take_result(outcome: Outcome) -> None:
         outcome.error = result["error"]
 
 
+def _execute(notebook, run, records, retries, name, root, password=None) -> Outcome:
+    """:func:`execute` where it runs (a thread here, or a Dask worker), noting which."""
+    from restorekit.frontends.cluster import worker_address
+
+    with password_in_environment(password):
+        outcome = execute(notebook, run, records, retries=retries, name=name, root=root)
+    outcome.worker = worker_address() or "local"
+    return outcome
+
+
+def _lost(run: Run, error: BaseException) -> Outcome:
+    """The outcome of a run whose task was lost with its workers."""
+    mous = run.parameters.get("mous_uid", run.name)
+    text = mask_secrets(" ".join(f"{type(error).__name__}: {error}".split()))[:500]
+    return Outcome(str(mous), "failed", error=text, parameters=run.source)
+
+
 def run_batch(
     notebook: str | Path,
     parameter_files: list[str],
@@ -228,8 +248,15 @@ def run_batch(
     progress: bool | None = None,
     retries: int = 1,
     root: str | Path | None = None,
+    cluster: str | None = None,
+    clusters: dict | None = None,
 ) -> pd.DataFrame:
     """Execute ``notebook`` once per parameter set, ``jobs`` at a time; return the summary.
+
+    With ``cluster`` (a Dask scheduler address, or a name in ``clusters``: the site
+    settings' ``dask_clusters``) each run is a task on that cluster instead
+    (:mod:`restorekit.frontends.cluster`); the records directory must be shared with its
+    workers.
 
     Raises
     ------
@@ -244,19 +271,30 @@ def run_batch(
     records = Path(records)
     records.mkdir(parents=True, exist_ok=True)
     show = sys.stderr.isatty() if progress is None else progress
-    outcomes: list[Outcome] = []
-    with (
-        password_in_environment(password),
-        ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
-        tqdm(total=len(runs), unit="run", disable=not show, file=sys.stderr) as bar,
-    ):
-        futures = [
-            pool.submit(execute, notebook, run, records, retries=retries, name=name, root=root)
-            for run, name in zip(runs, record_names(runs), strict=True)
-        ]
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            bar.update(1)
+    calls = [
+        (notebook, run, records, retries, name, root)
+        for run, name in zip(runs, record_names(runs), strict=True)
+    ]
+    with tqdm(total=len(runs), unit="run", disable=not show, file=sys.stderr) as bar:
+        if cluster is None:
+            with (
+                password_in_environment(password),
+                ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+            ):
+                futures = [pool.submit(_execute, *call) for call in calls]
+                outcomes = []
+                for future in as_completed(futures):
+                    outcomes.append(future.result())
+                    bar.update(1)
+        else:
+            from restorekit.frontends.cluster import client_for, run_on_cluster
+
+            with client_for(cluster, clusters) as client:
+                done = run_on_cluster(
+                    client, _execute, [(*c, password) for c in calls], lambda: bar.update(1)
+                )
+            outcomes = [_lost(call[1], r) if isinstance(r, BaseException) else r
+                        for call, r in zip(calls, done, strict=True)]  # fmt: skip
     rows = [asdict(o) for o in outcomes]
     for row in rows:
         row.pop("result")

@@ -303,6 +303,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.schema:
         os.environ["RESTOREKIT_DB_SCHEMA"] = args.schema  # the kernels inherit it
 
+    clusters = None
+    if args.cluster:
+        from restorekit.settings import SiteSettings
+
+        clusters = SiteSettings.load(args.settings).dask_clusters
     summary = run_batch(
         args.notebook,
         args.parameters,
@@ -310,6 +315,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         records=args.records,
         progress=None,
         root=args.root,
+        cluster=args.cluster,
+        clusters=clusters,
     )
     shown = summary.drop(columns=["notebook", "html", "parameters", "ppr"])
     print(format_table(shown))

@@ -282,6 +282,13 @@ def _run_command(sub) -> None:
         help="root of the restore areas for every run that does not set root_dir itself",
     )
     p.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run on Dask: a scheduler address (tcp://host:8786) or a cluster named in the "
+        "site settings (dask_clusters); the records directory must be shared with the workers",
+    )
+    p.add_argument("--settings", metavar="FILE", help="site settings (YAML), for --cluster NAME")
+    p.add_argument(
         "--schema", metavar="NAME", help="Oracle owner of the tables for every run (ALMA)"
     )
     p.set_defaults(handler=cmd_run)
