@@ -158,7 +158,18 @@ def array_command(script: Path, count: int, options: JobOptions, name: str) -> l
 
 
 def condor_description(area: Area, options: JobOptions) -> str:
-    """An HTCondor submit description for one area (``working/restore.sub``)."""
+    """An HTCondor submit description for one area (``working/restore.sub``).
+
+    Raises
+    ------
+    InputError
+        For a path HTCondor cannot take literally (a newline, a control character).
+    """
+    if any(not c.isprintable() for c in str(area.root)):
+        raise InputError(
+            f"restore area {str(area.root)!r} has a control character in its path, which a "
+            "submit description cannot hold; prepare it under another --root"
+        )
     lines = [
         "# The restore of one MOUS, written by restorekit; submit with condor_submit.",
         "universe = vanilla",
