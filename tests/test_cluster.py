@@ -101,3 +101,84 @@ def test_an_unknown_cluster_is_one_line(tmp_path, capsys):
                  f"tcp://127.0.0.1:{_free_port()}"]) == 2  # fmt: skip
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert time.perf_counter() - started < 120
+
+
+def test_a_named_slurm_cluster_is_started_scaled_and_closed(slurm, demo, tmp_path, monkeypatch):
+    """``--cluster NAME``: a dask-jobqueue SLURMCluster from the site settings, its workers
+    Slurm jobs of the one-node cluster, gone when the batch ends."""
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("SLURM_CONF", slurm)
+    settings = tmp_path / "site.yaml"
+    settings.write_text(
+        "dask_clusters:\n"
+        "  onenode:\n"
+        "    class: SLURMCluster\n"
+        "    workers: 2\n"
+        "    cores: 1\n"
+        "    processes: 1\n"
+        "    memory: 2GB\n"
+        "    walltime: '00:20:00'\n"
+        f"    python: {sys.executable}\n"
+        f"    log_directory: {tmp_path / 'worker-logs'}\n"
+        "    scheduler_options: {host: 127.0.0.1, dashboard_address: ':0'}\n"
+    )
+    files = []
+    for i, mous in enumerate(MOUSES[:2]):
+        path = tmp_path / f"run{i}.yaml"
+        path.write_text(f"mous_uid: {mous}\n")
+        files.append(str(path))
+    records = tmp_path / "records"
+    argv = ["run", str(RESTORE), *sum((["-f", f] for f in files), []), "--records",
+            str(records), "--root", str(tmp_path / "areas"), "--cluster", "onenode",
+            "--settings", str(settings)]  # fmt: skip
+    assert main(argv) == 0
+    summary = pd.read_csv(records / "summary.csv")
+    assert (summary.status == "ok").all(), summary.error.tolist()
+    assert all(w.startswith("tcp://") for w in summary.worker)
+    assert list((tmp_path / "worker-logs").glob("*.out"))  # the workers ran as Slurm jobs
+    for _ in range(60):  # and are gone: the cluster was closed with the batch
+        queue = subprocess.run(["squeue", "--noheader", "--name=dask-worker"],
+                               capture_output=True, text=True).stdout  # fmt: skip
+        if not queue.strip():
+            break
+        time.sleep(0.5)
+    assert not queue.strip()
+
+
+def _dies_once(marker: str) -> str:
+    """Kills its worker the first time it runs; the second time, says where it ran."""
+    import os
+    from pathlib import Path
+
+    from distributed import get_worker
+
+    if not Path(marker).exists():
+        Path(marker).touch()
+        os._exit(1)
+    return get_worker().address
+
+
+def _always_dies() -> None:
+    import os
+
+    os._exit(1)
+
+
+def test_a_run_lost_with_its_worker_is_retried_once_elsewhere(tmp_path):
+    """What ``run_on_cluster`` relies on, on a cluster restorekit starts (allowed-failures=1):
+    a task whose worker dies runs once more on another; dying again, it comes back failed."""
+    dask = pytest.importorskip("dask")
+    from distributed import Client, LocalCluster
+
+    from restorekit.frontends.cluster import run_on_cluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")  # fmt: skip
+    with cluster, Client(cluster) as client:
+        marker = tmp_path / "died-once"
+        calls = [(str(marker),)]
+        (where,) = run_on_cluster(client, _dies_once, calls, lambda: None)
+        assert marker.exists() and isinstance(where, str) and where.startswith("tcp://")
+        (lost,) = run_on_cluster(client, _always_dies, [()], lambda: None)
+        assert type(lost).__name__ == "KilledWorker"

@@ -5,13 +5,8 @@ HTCondor, whose daemons cannot be installed here, by its submit description and 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,88 +17,6 @@ from restorekit.settings import SiteSettings
 from restorekit.sources.ngas import LocalNgas
 
 AREAS = ["uid://A001/X12a3/X80e", "uid://A001/X1301/X1a6"]  # script and ppr routes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _install_slurm() -> None:
-    if shutil.which("sbatch") and shutil.which("munged"):
-        return
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("Slurm is not installed and cannot be installed here (not root, no apt)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-qq", "slurm-wlm", "munge"]
-    if subprocess.run(install, env=env, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True)
-        done = subprocess.run(install, env=env, capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"Slurm could not be installed: {done.stderr.strip()[-200:]}")
-
-
-def _start_munge() -> None:
-    if Path("/run/munge/munge.socket.2").exists():
-        return
-    Path("/run/munge").mkdir(parents=True, exist_ok=True)
-    shutil.chown("/run/munge", "munge", "munge")
-    subprocess.run(["munged", "--force"], capture_output=True, check=True)
-
-
-@pytest.fixture(scope="module")
-def slurm(tmp_path_factory):
-    """A one-node Slurm cluster on private ports; yields its ``SLURM_CONF``."""
-    _install_slurm()
-    _start_munge()
-    folder = tmp_path_factory.mktemp("slurm")
-    host = socket.gethostname().split(".")[0]
-    conf = folder / "slurm.conf"
-    conf.write_text(
-        f"""ClusterName=restorekit
-SlurmctldHost={host}
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
-AuthType=auth/munge
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SlurmUser=root
-SlurmdUser=root
-StateSaveLocation={folder}/state
-SlurmdSpoolDir={folder}/spool
-SlurmctldPidFile={folder}/slurmctld.pid
-SlurmdPidFile={folder}/slurmd.pid
-SlurmctldLogFile={folder}/slurmctld.log
-SlurmdLogFile={folder}/slurmd.log
-ReturnToService=2
-MinJobAge=600
-NodeName={host} CPUs={os.cpu_count()} State=UNKNOWN
-PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
-"""
-    )
-    (folder / "state").mkdir()
-    (folder / "spool").mkdir()
-    env = {**os.environ, "SLURM_CONF": str(conf)}
-    subprocess.run(["slurmctld", "-i"], env=env, check=True, capture_output=True)
-    subprocess.run(["slurmd"], env=env, check=True, capture_output=True)
-    try:
-        for _ in range(60):
-            idle = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env, capture_output=True,
-                                  text=True)  # fmt: skip
-            if idle.stdout.strip() in ("idle", "mix"):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail(f"Slurm did not come up: {(folder / 'slurmctld.log').read_text()[-400:]}")
-        yield str(conf)
-    finally:
-        for name in ("slurmd.pid", "slurmctld.pid"):
-            pid = folder / name
-            if pid.is_file():
-                subprocess.run(["kill", pid.read_text().strip()], capture_output=True)
 
 
 STUB = """#!{python}

@@ -14,11 +14,13 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
-from restorekit.errors import ConfigurationError
+from restorekit.errors import ConfigurationError, SchedulerError
 
 log = logging.getLogger("restorekit.cluster")
 CONNECT = 20
 """Seconds to wait for a Dask scheduler to answer."""
+WORKERS = 300
+"""Seconds to wait for the first worker (a batch system may queue the worker jobs)."""
 
 
 def _distributed():
@@ -85,6 +87,14 @@ def client_for(address: str, clusters: dict | None = None) -> Iterator:
     except OSError as exc:
         raise ConfigurationError(f"cannot reach the Dask scheduler {address!r} ({exc})") from None
     try:
+        try:
+            client.wait_for_workers(1, timeout=WORKERS)
+        except (TimeoutError, distributed.TimeoutError, OSError) as exc:
+            where = "its workers' job logs" if cluster is not None else "the scheduler"
+            raise SchedulerError(
+                f"no Dask worker joined {address!r} in {WORKERS} s ({type(exc).__name__}); "
+                f"see {where}"
+            ) from None
         yield client
     finally:
         client.close()
