@@ -11,6 +11,8 @@ import pytest
 
 from restorekit.demo import DemoArchive, demo_archive
 
+from .helpers import free_port
+
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
@@ -35,12 +37,6 @@ def engine(demo: DemoArchive):
 
 
 # --- a one-node Slurm, shared by the job and cluster tests -----------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _memory_mb() -> int:
@@ -82,8 +78,8 @@ def slurm(tmp_path_factory):
     conf.write_text(
         f"""ClusterName=restorekit
 SlurmctldHost={host}
-SlurmctldPort={_free_port()}
-SlurmdPort={_free_port()}
+SlurmctldPort={free_port()}
+SlurmdPort={free_port()}
 AuthType=auth/munge
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -69,3 +70,10 @@ def chromium_path() -> str:
     if not found:
         pytest.skip(f"chromium could not be installed: {done.stderr.strip()[-200:]}")
     return found
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -3,7 +3,6 @@ on loopback, run the demo batch; the records land as locally and both workers to
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ import pandas as pd
 import pytest
 
 from restorekit.frontends.cli import main
+
+from .helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 RESTORE = ROOT / "notebooks" / "restore_mous.ipynb"
@@ -24,17 +25,11 @@ MOUSES = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory, demo):
     pytest.importorskip("distributed", reason="Dask is the dask extra (in the test extra)")
     folder = tmp_path_factory.mktemp("dask")
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     processes = [
         subprocess.Popen(
@@ -98,7 +93,7 @@ def test_an_unknown_cluster_is_one_line(tmp_path, capsys):
     assert "neither a scheduler address" in err and "dask_clusters" in err
     started = time.perf_counter()
     assert main(["run", str(RESTORE), "-f", str(params), "--cluster",
-                 f"tcp://127.0.0.1:{_free_port()}"]) == 2  # fmt: skip
+                 f"tcp://127.0.0.1:{free_port()}"]) == 2  # fmt: skip
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
     assert time.perf_counter() - started < 120
 

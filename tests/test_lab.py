@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,23 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import chromium_path
+from .helpers import chromium_path, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "restorekit-test"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def lab(tmp_path, demo):
     pytest.importorskip("jupyterlab", reason="JupyterLab is in the test extra")
     shutil.copy(ROOT / "notebooks" / "restore_mous.ipynb", tmp_path)
-    port = _free_port()
+    port = free_port()
     # Every cell in the DOM (JupyterLab 4 otherwise leaves out cells scrolled away), no news.
     settings = tmp_path / "lab-settings" / "@jupyterlab"
     (settings / "notebook-extension").mkdir(parents=True)
