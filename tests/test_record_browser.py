@@ -102,6 +102,10 @@ def test_the_summary_card_says_the_right_thing(browser, records):
     for needle in ("restorable\tyes", "route\tscript", "preflight\tpasses", "CASA to use\tnone"):
         assert needle in card.replace("\n", "\t"), (needle, card)
     assert "2 warnings, 4 info" in card
+    provenance = page.inner_text("body").split("provenance", 1)[-1]
+    for needle in ("parameter mous_uid", "run by", "restorekit revision", "started", "finished",
+                   "database", "the embedded demo archive"):  # fmt: skip
+        assert needle in provenance, needle
     # The card is the record's first output: before any section.
     assert page.evaluate(
         "() => document.querySelector('.rk-card').getBoundingClientRect().top"
