@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -38,6 +39,7 @@ from restorekit.sources.bulk_queries import (
     partition_bounds,
     read_tables,
 )
+from restorekit.sources.document_cache import DocumentCache
 from restorekit.sources.ngas import NgasStore
 from restorekit.survey_table import (
     SURVEY_COLUMNS,
@@ -67,6 +69,10 @@ class SurveyResult:
     """Peak memory of each worker process (MB), when the survey forked workers."""
     archive: str = ""
     """The archive surveyed, safe to show."""
+    documents_cached: int = 0
+    """With a document cache: documents it served instead of NGAS."""
+    documents_stored: int = 0
+    """With a document cache: documents fetched from NGAS and kept."""
 
     @property
     def degraded(self) -> list[str]:
@@ -86,7 +92,13 @@ class SurveyResult:
 PlanOf = Callable[[Evidence], RestorePlan]
 
 
-def _plans(evidence: Iterator[Evidence], store: NgasStore | None, jobs: int, plan_of: PlanOf):
+def _plans(
+    evidence: Iterator[Evidence],
+    store: NgasStore | None,
+    jobs: int,
+    plan_of: PlanOf,
+    cache: DocumentCache | None = None,
+):
     if store is None:
         for ev in evidence:
             yield ev, plan_of(ev)
@@ -96,13 +108,13 @@ def _plans(evidence: Iterator[Evidence], store: NgasStore | None, jobs: int, pla
         for ev in evidence:
             batch.append(ev)
             if len(batch) == 4 * jobs:
-                yield from _deep_batch(pool, batch, store, plan_of)
+                yield from _deep_batch(pool, batch, store, plan_of, cache)
                 batch = []
-        yield from _deep_batch(pool, batch, store, plan_of)
+        yield from _deep_batch(pool, batch, store, plan_of, cache)
 
 
-def _deep_batch(pool, batch: list[Evidence], store: NgasStore, plan_of: PlanOf):
-    list(pool.map(lambda ev: read_documents(ev, store), batch))
+def _deep_batch(pool, batch: list[Evidence], store: NgasStore, plan_of: PlanOf, cache=None):
+    list(pool.map(lambda ev: read_documents(ev, store, cache), batch))
     for ev in batch:
         yield ev, plan_of(ev)
 
@@ -166,6 +178,7 @@ def survey(
     jobs: int = 8,
     processes: int | None = None,
     casa: Sequence[Install] | None = None,
+    cache: str | Path | None = None,
 ) -> SurveyResult:
     """Classify every MOUS (default: all in ASA_SCIENCE) with the reconciliation's findings.
 
@@ -182,6 +195,10 @@ def survey(
     casa
         The site's CASA installs: each MOUS's ``casa_match`` says how well they restore it
         (see :func:`casa_needs`). ``casa_wanted`` and ``pipeline_wanted`` are reported without.
+    cache
+        With ``deep``, a directory keeping each fetched document under its file id and archive
+        size (:class:`~restorekit.sources.document_cache.DocumentCache`): a rerun fetches only
+        what is new or changed.
     """
     wanted = (
         None
@@ -198,6 +215,7 @@ def survey(
     columns = [*SURVEY_COLUMNS, *codes]
     plan_of = functools.partial(reconcile, casa=casa)
     worker_peaks: list[float] = []
+    documents = DocumentCache(cache) if deep and cache is not None else None
     with _without_cyclic_gc():
         forked = None
         if wanted is None and not deep and processes > 1:
@@ -207,7 +225,9 @@ def survey(
             records = [dict(zip(columns, t, strict=True)) for t in tuples]
         else:
             store = store if deep else None
-            records, round_trips = _survey_here(engine, wanted, codes, store, jobs, plan_of)
+            records, round_trips = _survey_here(
+                engine, wanted, codes, store, jobs, plan_of, documents
+            )
     records.sort(key=lambda r: r["mous"])
     table = pd.DataFrame(records, columns=columns)
     table = table.astype({"ousstatus_sessions": "Int64"})
@@ -220,6 +240,8 @@ def survey(
         deep,
         processes=len(worker_peaks) + 1,
         worker_peak_mb=worker_peaks,
+        documents_cached=documents.hits if documents else 0,
+        documents_stored=documents.stored if documents else 0,
     )
 
 
@@ -237,7 +259,13 @@ def _without_cyclic_gc():
 
 
 def _survey_here(
-    engine: Engine, wanted: list[str] | None, codes: list[str], store, jobs: int, plan_of: PlanOf
+    engine: Engine,
+    wanted: list[str] | None,
+    codes: list[str],
+    store,
+    jobs: int,
+    plan_of: PlanOf,
+    documents: DocumentCache | None = None,
 ) -> tuple[list[dict], int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
@@ -248,7 +276,7 @@ def _survey_here(
                 evidence = (ev for ev in evidence if ev.mous in chosen)
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
-        planned = _plans(evidence, store, jobs, plan_of)
+        planned = _plans(evidence, store, jobs, plan_of, documents)
         records = [classify(plan, ev, codes) for ev, plan in planned]
     return records, trips.count
 
@@ -262,6 +290,7 @@ def survey_of(
     ngas: str | None = None,
     jobs: int = 8,
     casa: Sequence[Install] | None = None,
+    cache: str | None = None,
 ) -> SurveyResult:
     """:func:`survey` from settings as the front ends have them: an archive URL, a file of MOUS
     uids, an NGAS location when ``deep``. One place for the CLI and the survey notebook."""
@@ -273,7 +302,7 @@ def survey_of(
     check_archive(engine)
     mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
     store = open_store(ngas) if deep else None
-    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs, casa=casa)
+    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs, casa=casa, cache=cache)
     result.archive = describe(engine)
     return result
 

@@ -94,7 +94,8 @@ def test_survey_options(record, tmp_path):
     (args, kwargs), = calls
     assert args == ("D",)
     _catalog_of(kwargs)
-    assert kwargs == {"schema": "S", "mous_file": "m.txt", "deep": True, "ngas": "N", "jobs": 3}
+    assert kwargs == {"schema": "S", "mous_file": "m.txt", "deep": True, "ngas": "N", "jobs": 3,
+                      "cache": None}
 
 
 def test_run_options(record):

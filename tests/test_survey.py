@@ -200,3 +200,34 @@ def test_the_fast_survey_never_reports_a_count_it_cannot_know(engine, demo):
         assert row.restore_sessions == len(plan.sessions), spec.mous
     # The NULL OUSStatus and the shifted manifest: only the manifest can tell their sessions.
     assert empty == {"uid://A001/X1465/X2a10", "uid://A001/X1465/X5e0c"}
+
+
+def test_a_deep_survey_keeps_documents_and_a_rerun_fetches_only_what_changed(
+    engine, demo, tmp_path
+):
+    from restorekit.sources.ngas import LocalNgas
+
+    class Counting(LocalNgas):
+        def __init__(self, directory):
+            super().__init__(directory)
+            self.opened: list[str] = []
+
+        def stream(self, file_id, offset=0):
+            self.opened.append(file_id)
+            return super().stream(file_id, offset)
+
+    cache = tmp_path / "documents"
+    first = Counting(demo.ngas)
+    cold = survey(engine, deep=True, store=first, cache=cache)
+    assert first.opened and cold.documents_stored == len(set(first.opened))
+    second = Counting(demo.ngas)
+    warm = survey(engine, deep=True, store=second, cache=cache)
+    assert second.opened == [] and warm.documents_cached == cold.documents_stored
+    assert warm.table.equals(cold.table)  # the same answer from the cache
+    # A document the archive now records with another size is fetched again.
+    cached = sorted(p for p in cache.iterdir() if "pipeline_manifest" in p.name)[0]
+    name, size = cached.name.rsplit(".", 1)
+    cached.rename(cache / f"{name}.{int(size) + 1}")
+    third = Counting(demo.ngas)
+    survey(engine, deep=True, store=third, cache=cache)
+    assert third.opened == [name]

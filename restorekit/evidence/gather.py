@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from restorekit.errors import DocumentError, NgasError
 from restorekit.sources import queries
+from restorekit.sources.document_cache import DocumentCache
 from restorekit.sources.fetch import read_document
 from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest, product_name
 from restorekit.sources.ngas import NgasStore
@@ -173,7 +174,7 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
     return ev
 
 
-def read_documents(ev: Evidence, store: NgasStore) -> None:
+def read_documents(ev: Evidence, store: NgasStore, cache: DocumentCache | None = None) -> None:
     """Fetch and parse the manifest and delivered scripts named by the product list.
 
     Each is read with retries, a size cap and a deadline
@@ -184,15 +185,15 @@ def read_documents(ev: Evidence, store: NgasStore) -> None:
     name = ev.manifest_name
     if name:
         try:
-            data = read_document(store, name, size=ev.product_sizes.get(name))
+            data = read_document(store, name, size=ev.product_sizes.get(name), cache=cache)
             ev.manifest = parse_manifest(data, name=name)
         except (NgasError, DocumentError) as exc:
             ev.document_problems[name] = str(exc)
     manifest = ev.manifest
     restore = _script(ev, manifest.restorescript if manifest else None, "piperestorescript")
-    ev.restore_script = _read_script(ev, store, restore)
+    ev.restore_script = _read_script(ev, store, restore, cache)
     pipescript = _script(ev, manifest.pipescript if manifest else None, "pipescript")
-    ev.pipescript = _read_script(ev, store, pipescript)
+    ev.pipescript = _read_script(ev, store, pipescript, cache)
 
 
 def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
@@ -202,13 +203,15 @@ def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
     return found or _named(ev.products, f".casa_{kind}.py")
 
 
-def _read_script(ev: Evidence, store: NgasStore, name: str | None) -> DeliveredScript | None:
+def _read_script(
+    ev: Evidence, store: NgasStore, name: str | None, cache: DocumentCache | None = None
+) -> DeliveredScript | None:
     """A delivered script; ``None`` when there is none, or when it could not be read (then
     ``ev.document_problems`` says why)."""
     if not name:
         return None
     try:
-        data = read_document(store, name, size=ev.product_sizes.get(name))
+        data = read_document(store, name, size=ev.product_sizes.get(name), cache=cache)
         return parse_script(data.decode(errors="replace"), name=name)
     except (NgasError, DocumentError) as exc:
         ev.document_problems[name] = str(exc)

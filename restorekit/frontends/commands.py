@@ -210,12 +210,18 @@ def cmd_survey(args: argparse.Namespace) -> int:
         ngas=args.ngas,
         jobs=args.jobs,
         casa=catalog.installs,
+        cache=args.cache,
     )
     print(
         f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
         f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "
         f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
     )
+    if args.cache:
+        print(
+            f"document cache {args.cache}: {result.documents_cached:,} documents from the cache, "
+            f"{result.documents_stored:,} fetched and kept"
+        )
     print(format_table(result.summary.drop(columns="meaning")))
     needs = casa_needs(result.table)
     if not needs.empty:

@@ -319,6 +319,12 @@ def _survey_command(sub) -> None:
         metavar="FILE",
         help="site settings (YAML) naming the CASA installs (casa_installs, casa_versions)",
     )
+    p.add_argument(
+        "--cache",
+        metavar="DIR",
+        help="with --deep: keep fetched documents here (by file id and size); a rerun fetches "
+        "only what is new or changed",
+    )
     p.set_defaults(handler=cmd_survey)
 
 

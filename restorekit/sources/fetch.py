@@ -22,6 +22,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from restorekit.errors import NgasError, RestorekitError
+from restorekit.sources.document_cache import DocumentCache
 from restorekit.sources.ngas import NgasStore, TransientNgasError, check_file_id, seconds_setting
 
 PART = ".part"
@@ -179,8 +180,10 @@ def read_document(
     retries: int = 4,
     backoff: float = 0.5,
     sleep: Callable[[float], None] | None = None,
+    cache: DocumentCache | None = None,
 ) -> bytes:
-    """A manifest or script, fetched with the same retries and back-off as products.
+    """A manifest or script, fetched with the same retries and back-off as products (or taken
+    from ``cache``, and kept there, when its archive ``size`` is known).
 
     Refused when larger than its archive ``size`` (when known) or than ``cap``, and when the
     whole read takes longer than ``deadline`` seconds (default ``$RESTOREKIT_DOCUMENT_DEADLINE``,
@@ -191,6 +194,8 @@ def read_document(
     NgasError
         Naming the document and the cause.
     """
+    if cache is not None and (cached := cache.get(name, size)) is not None:
+        return cached
     limit = min(cap, size) if size is not None else cap
     if deadline is None:
         deadline = seconds_setting("RESTOREKIT_DOCUMENT_DEADLINE", DOCUMENT_DEADLINE)
@@ -205,6 +210,8 @@ def read_document(
     )
     if size is not None and len(data) != size:
         raise NgasError(f"{name} arrived with {len(data)} bytes but the archive records {size}")
+    if cache is not None:
+        cache.put(name, size, data)
     return data
 
 
