@@ -26,6 +26,7 @@ SURVEY_COLUMNS = [
     "casa_wanted",
     "pipeline_wanted",
     "casa_match",
+    "fixes",
     "degraded",
 ]
 """The survey table's columns before one boolean column per finding code."""
@@ -60,6 +61,8 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
     row["casa_wanted"] = wanted.casa if wanted else None
     row["pipeline_wanted"] = wanted.pipeline if wanted else None
     row["casa_match"] = plan.casa.match if plan.casa else None
+    # The data fixes need the delivered scripts: without them, unknown rather than none.
+    row["fixes"] = ",".join(sorted({f.function for f in plan.fixes})) if ev.documents_read else None
     row["degraded"] = bool(plan.degraded)
     if plan.degraded:
         # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
@@ -116,3 +119,53 @@ def casa_needs(table: pd.DataFrame) -> pd.DataFrame:
         )
     needs = pd.DataFrame(rows, columns=columns)
     return needs.sort_values(["mouses", "casa"], ascending=[False, False], ignore_index=True)
+
+
+def fixes_answer(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The seed's question, "how common is this?": MOUSes whose delivery calls data fixes (the
+    script route), by fix, by cycle, by the CASA and pipeline that calibrated them, and by
+    project; of the MOUSes whose scripts were read (a deep survey), degraded ones apart."""
+    read = table[table["fixes"].notna() & ~table["degraded"].astype(bool)]
+    if read.empty:
+        return {}
+    with_fixes = read[read["fixes"] != ""]
+    total = len(read)
+
+    def share(n: int) -> float:
+        return round(100 * n / total, 2)
+
+    kinds = sorted({k for value in with_fixes["fixes"] for k in value.split(",")})
+    by_kind = [("any data fix (route script)", len(with_fixes), share(len(with_fixes)))]
+    for kind in kinds:
+        n = int(with_fixes["fixes"].str.split(",").map(lambda ks, k=kind: k in ks).sum())
+        by_kind.append((kind, n, share(n)))
+    for code, label in (
+        ("FIX_IMPORT_ONLY", "imports a fix but calls none"),
+        ("RESTORE_PARAMETER_DROPPED", "restore parameters the target pipeline rejects"),
+    ):
+        if code in read:
+            n = int(read[code].sum())
+            by_kind.append((label, n, share(n)))
+    answer = {
+        "by fix": pd.DataFrame(by_kind, columns=["what", "mouses", "share_percent"]),
+    }
+    cycles = read.assign(cycle=read["project_code"].fillna("").str.slice(0, 6))
+    answer["by cycle"] = _fix_counts(cycles, ["cycle"])
+    answer["by CASA and pipeline"] = _fix_counts(read, ["casa_wanted", "pipeline_wanted"])
+    projects = _fix_counts(read, ["project_code"])
+    answer["by project"] = projects[projects["with_fixes"] > 0].head(50)
+    return answer
+
+
+def _fix_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    groups = frame.groupby(keys, dropna=False, sort=True)
+    out = groups.agg(
+        mouses=("mous", "size"),
+        with_fixes=("fixes", lambda v: int((v != "").sum())),
+        example=("mous", lambda m: m[frame.loc[m.index, "fixes"] != ""].head(1).tolist()),
+    ).reset_index()
+    out["example"] = out["example"].map(lambda v: v[0] if v else None)
+    out["share_percent"] = (100 * out["with_fixes"] / out["mouses"]).round(2)
+    columns = [*keys, "mouses", "with_fixes", "share_percent", "example"]
+    return out[columns].sort_values(["with_fixes", *keys], ascending=[False] + [True] * len(keys),
+                                    ignore_index=True)  # fmt: skip

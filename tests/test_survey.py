@@ -231,3 +231,23 @@ def test_a_deep_survey_keeps_documents_and_a_rerun_fetches_only_what_changed(
     third = Counting(demo.ngas)
     survey(engine, deep=True, store=third, cache=cache)
     assert third.opened == [name]
+
+
+def test_the_deep_survey_counts_each_deliverys_fixes_as_the_plan_does(engine, demo):
+    from restorekit.inspection import inspect_mous
+    from restorekit.sources.ngas import LocalNgas
+    from restorekit.survey_table import fixes_answer
+
+    store = LocalNgas(demo.ngas)
+    result = survey(engine, deep=True, store=store)
+    rows = result.table.set_index("mous")
+    for spec in DEMO_SPECS:
+        plan = inspect_mous(spec.mous, engine=engine, store=store, allow_degraded=True).plan
+        assert rows.loc[spec.mous, "fixes"] == ",".join(sorted({f.function for f in plan.fixes}))
+    by_fix = fixes_answer(result.table)["by fix"].set_index("what")
+    scripted = sum(1 for v in rows["fixes"] if v)
+    assert by_fix.loc["any data fix (route script)", "mouses"] == scripted
+    assert by_fix.loc["fixsyscaltimes", "mouses"] >= by_fix.loc["fixplanets", "mouses"] >= 1
+    # Without the scripts (the fast survey) the fixes are unknown, never "none".
+    assert survey(engine).table["fixes"].isna().all()
+    assert fixes_answer(survey(engine).table) == {}

@@ -199,7 +199,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
     from restorekit.fsutil import atomic_write
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
-    from restorekit.survey_table import casa_needs
+    from restorekit.survey_table import casa_needs, fixes_answer
 
     catalog = read_catalog(SiteSettings.load(args.settings))
     result = survey_of(
@@ -223,6 +223,9 @@ def cmd_survey(args: argparse.Namespace) -> int:
             f"{result.documents_stored:,} fetched and kept"
         )
     print(format_table(result.summary.drop(columns="meaning")))
+    for title, table in fixes_answer(result.table).items():
+        print(f"\n== Data fixes (the script route), {title}")
+        print(format_table(table))
     needs = casa_needs(result.table)
     if not needs.empty:
         print(f"\n== CASA versions needed; what the site's {len(catalog)} installs restore")

@@ -44,6 +44,7 @@ def survey_report(
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )
+    _fixes_section(result.table, deep)
     if not deep:
         needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
         note(
@@ -83,6 +84,25 @@ def survey_report(
     }
     display_object({RESULT_MIME: summary, "text/plain": repr(summary)}, raw=True)
     return summary
+
+
+def _fixes_section(table: pd.DataFrame, deep: bool) -> None:
+    """The seed's question first: how common are the data fixes that need the script route."""
+    from restorekit.survey_table import fixes_answer
+
+    answer = fixes_answer(table)
+    if not answer:
+        note(
+            "How common are data fixes (the SACM/JAO calls that need the script route)? They "
+            "live in the delivered scripts: run with deep=True to read them and answer."
+        )
+        return
+    note(
+        "How common are data fixes? Of the MOUSes whose delivered scripts were read, these "
+        "call fixes a PPR cannot express (the script route):"
+    )
+    for title, frame in answer.items():
+        show(frame, caption=f"data fixes {title}")
 
 
 def _casa_section(table: pd.DataFrame, catalog) -> None:
