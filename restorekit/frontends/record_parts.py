@@ -21,14 +21,6 @@ from restorekit.frontends.display import MISSING, cell_text
 from restorekit.sources.archive import mask_secrets, mask_url_text
 
 
-def restorable_reason(plan) -> str | None:
-    """Why the MOUS cannot be restored (the first error), or ``None`` when it can."""
-    if plan.restorable:
-        return None
-    errors = [f.message for f in plan.findings if f.severity == "error"]
-    return errors[0] if errors else "no EB can be restored"
-
-
 def findings_count(plan) -> str:
     counts = Counter(f.severity for f in plan.findings)
     parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}"
@@ -61,7 +53,7 @@ def casa_text(plan) -> str:
 def card_rows(
     plan, prepared=None, error: str | None = None, archive: str | None = None
 ) -> list[tuple[str, str]]:
-    reason = restorable_reason(plan)
+    reason = plan.not_restorable_because
     rows = [("archive", archive)] if archive else []
     rows += [
         ("project", cell_text(plan.project.code)),

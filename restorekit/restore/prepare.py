@@ -77,11 +77,6 @@ def _write(path: Path, data: str | bytes, *, keep: bool, executable: bool = Fals
     atomic_write(path, data, executable=executable)
 
 
-def not_restorable_reason(plan) -> str:
-    errors = [f.message for f in plan.findings if f.severity == "error"]
-    return errors[0] if errors else "no EB can be restored"
-
-
 def link_manifest_names(plan, layout: RestoreLayout) -> None:
     """Make ``products/`` hold each product also under the name the manifest gives it.
 
@@ -145,7 +140,7 @@ def prepare_restore(
     plan = inspection.plan
     if not plan.restorable:
         raise NotRestorableError(
-            f"{plan.mous} cannot be restored: {not_restorable_reason(plan)}", mous=plan.mous
+            f"{plan.mous} cannot be restored: {plan.not_restorable_because}", mous=plan.mous
         )
     layout = RestoreLayout.for_plan(plan, root)
     texts = _render(plan, layout, settings)

@@ -129,6 +129,14 @@ class RestorePlan:
         return {f.code for f in self.findings}
 
     @property
+    def not_restorable_because(self) -> str | None:
+        """Why the MOUS cannot be restored (its first error), or ``None`` when it can."""
+        if self.restorable:
+            return None
+        errors = [f.message for f in self.findings if f.severity == "error"]
+        return errors[0] if errors else "no EB can be restored"
+
+    @property
     def restore_ebs(self) -> list[tuple[str, str]]:
         """``(eb, session name)`` in restore order."""
         return [(eb, name) for name, ebs in self.sessions.items() for eb in ebs]
