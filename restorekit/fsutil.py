@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -40,3 +41,42 @@ def atomic_link(source: Path, target: Path) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+class StatCache:
+    """A JSON file of values, each valid while the file it was made from keeps its size and
+    mtime: what is slow to learn about a file (a tar listing, a program's version) is learnt
+    once. A cache that cannot be read starts empty; one that cannot be written only costs
+    the work again next time."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.changed = False
+        self.entries: dict[str, dict] = {}
+        if path is not None:
+            try:
+                self.entries = json.loads(path.read_text())
+            except (OSError, ValueError):
+                self.entries = {}
+
+    def get(self, key: str, stat: os.stat_result):
+        hit = self.entries.get(key)
+        if isinstance(hit, dict) and (hit.get("size"), hit.get("mtime_ns")) == (
+            stat.st_size,
+            stat.st_mtime_ns,
+        ):
+            return hit.get("value")
+        return None
+
+    def put(self, key: str, stat: os.stat_result, value) -> None:
+        self.entries[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "value": value}
+        self.changed = True
+
+    def save(self) -> None:
+        if self.path is None or not self.changed:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, json.dumps(self.entries))
+        except OSError:
+            pass

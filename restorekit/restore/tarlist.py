@@ -7,12 +7,11 @@ wrote (which checks it once) reads no archive again.
 
 from __future__ import annotations
 
-import json
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from restorekit.fsutil import atomic_write
+from restorekit.fsutil import StatCache
 
 INDEX_NAME = ".restorekit-tars.json"
 
@@ -33,37 +32,22 @@ class TarListings:
     """Tar listings by file, from the cache when size and mtime still match."""
 
     def __init__(self, index_file: Path | None) -> None:
-        self.index_file = index_file
-        self.cache: dict[str, dict] = {}
+        self.cache = StatCache(index_file)
         self.read = 0
-        if index_file is not None and index_file.is_file():
-            try:
-                self.cache = json.loads(index_file.read_text())
-            except (OSError, ValueError):
-                self.cache = {}
 
     def listing(self, path: Path) -> TarListing:
         stat = path.stat()
-        key = str(path.name)
-        hit = self.cache.get(key)
-        if hit and hit.get("size") == stat.st_size and hit.get("mtime_ns") == stat.st_mtime_ns:
+        hit = self.cache.get(path.name, stat)
+        if hit is not None:
             return TarListing(frozenset(hit["entries"]), hit["flag_lists"])
         listing = _read_listing(path)
         self.read += 1
-        self.cache[key] = {
-            "size": stat.st_size,
-            "mtime_ns": stat.st_mtime_ns,
-            "entries": sorted(listing.entries),
-            "flag_lists": listing.flag_lists,
-        }
+        value = {"entries": sorted(listing.entries), "flag_lists": listing.flag_lists}
+        self.cache.put(path.name, stat, value)
         return listing
 
     def save(self) -> None:
-        if self.index_file is not None and self.read:
-            try:
-                atomic_write(self.index_file, json.dumps(self.cache))
-            except OSError:
-                pass  # a cache that cannot be written only costs time next run
+        self.cache.save()
 
 
 def _read_listing(path: Path) -> TarListing:

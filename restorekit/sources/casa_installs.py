@@ -12,18 +12,17 @@ are taken as the operator wrote them and never run.
 from __future__ import annotations
 
 import glob
-import json
 import logging
 import os
 import re
 import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from restorekit.config import cache_root
-from restorekit.fsutil import atomic_write
+from restorekit.fsutil import StatCache
 from restorekit.rules.casa import Install, bundled_pipeline, casa_key, casa_text
 from restorekit.settings import SiteSettings
 
@@ -91,12 +90,7 @@ class _Answers:
     """What each executable answered, kept across runs."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.changed = False
-        try:
-            self.data: dict[str, dict] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            self.data = {}
+        self.cache = StatCache(path)
 
     def ask(self, executable: Path, timeout: float, words: list[str] | None = None) -> str | None:
         """What ``words --version`` (default: the executable alone) printed."""
@@ -106,9 +100,9 @@ class _Answers:
         except OSError:
             return None
         key = shlex.join([str(executable.resolve()), *argv[1:]])
-        hit = self.data.get(key)
-        if hit and hit["size"] == stat.st_size and hit["mtime_ns"] == stat.st_mtime_ns:
-            return hit["answer"]
+        hit = self.cache.get(key, stat)
+        if hit is not None:
+            return hit
         try:
             done = subprocess.run(
                 argv,
@@ -121,17 +115,11 @@ class _Answers:
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("could not ask %s for its version: %s", executable, exc)
             return None
-        self.data[key] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "answer": answer}
-        self.changed = True
+        self.cache.put(key, stat, answer)
         return answer
 
     def save(self) -> None:
-        if self.changed:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(self.path, json.dumps(self.data, indent=1))
-            except OSError:
-                pass  # not remembering only costs asking again
+        self.cache.save()
 
 
 def _bundled_pipeline_version(root: Path) -> str | None:
@@ -232,5 +220,4 @@ def _default_install(settings: SiteSettings, answers: _Answers, timeout: float) 
         return None
     executable = Path(found).resolve()
     install = identify(executable.parent.parent, answers, timeout, executable, words)
-    return Install(settings.casa, install.casa, install.pipeline, install.with_pipeline,
-                   install.identified, install.location)  # fmt: skip
+    return replace(install, command=settings.casa)
