@@ -80,7 +80,9 @@ def client_for(address: str, clusters: dict | None = None) -> Iterator:
                 f"--cluster {address!r} is neither a scheduler address (tcp://host:8786) nor a "
                 f"named cluster; named clusters: {known}"
             )
-        with _dask_config({"distributed.scheduler.allowed-failures": 1}):
+        import dask
+
+        with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
             cluster = _jobqueue_cluster(address, clusters)
     try:
         client = distributed.Client(cluster if cluster is not None else address, timeout=CONNECT)
@@ -100,14 +102,6 @@ def client_for(address: str, clusters: dict | None = None) -> Iterator:
         client.close()
         if cluster is not None:
             cluster.close()
-
-
-@contextlib.contextmanager
-def _dask_config(values: dict):
-    import dask
-
-    with dask.config.set(values):
-        yield
 
 
 def run_on_cluster(client, task: Callable, calls: list[tuple], on_done: Callable) -> list:

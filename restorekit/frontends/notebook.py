@@ -89,10 +89,9 @@ class RestoreNotebook:
             "settings": settings,
         }  # fmt: skip
         self._card_id = f"rk-card-{parse_uid(self.mous).file}"
-        self._archive = archive.describe(self.engine) + (
-            " — no db_url and no RESTOREKIT_DB is set" if db is None and "embedded" in
-            archive.describe(self.engine) else ""
-        )  # fmt: skip
+        described = archive.describe(self.engine)
+        demo = db is None and described.startswith("the embedded demo archive")
+        self._archive = described + (" — no db_url and no RESTOREKIT_DB is set" if demo else "")
         html_block(card_html(self.plan, archive=self._archive), display_id=self._card_id)
         note(f"NGAS: {mask_url_text(self.store.location)}.")
 

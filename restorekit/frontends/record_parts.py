@@ -37,7 +37,7 @@ def preflight_text(prepared, error: str | None) -> str:
     return "not run yet (the restore area is written by section 8)"
 
 
-def casa_text(plan) -> str:
+def casa_to_use(plan) -> str:
     choice = plan.casa
     if choice is None:
         return MISSING
@@ -64,7 +64,7 @@ def card_rows(
     rows += [
         ("findings", findings_count(plan)),
         ("preflight", preflight_text(prepared, error)),
-        ("CASA to use", casa_text(plan)),
+        ("CASA to use", casa_to_use(plan)),
     ]
     return rows
 

@@ -46,6 +46,12 @@ def casa_text(key: CasaKey) -> str:
     return f"{base}-{key[3]}" if key[3] >= 0 else base
 
 
+def normal_casa(text: str | None) -> str | None:
+    """Any spelling of a CASA version in the tarball spelling, or ``None`` if it is none."""
+    key = casa_key(text)
+    return casa_text(key) if key else None
+
+
 def pipeline_text(version: str | None) -> str | None:
     """``42254M (Pipeline-CASA54-P1-B)`` -> ``r42254``; release tags as they are."""
     key = version_key(version)
@@ -180,7 +186,7 @@ def wanted_versions(
     """What calibrated a delivery: the manifest's versions, completed from the release notes;
     for manifests that name none (before August 2018), the ALMA release in operation when the
     data were observed."""
-    casa = casa_text(casa_key(casa_version)) if casa_key(casa_version) else None  # type: ignore[arg-type]
+    casa = normal_casa(casa_version)
     pipeline = pipeline_text(pipeline_version)
     if casa or pipeline:
         basis = "manifest"

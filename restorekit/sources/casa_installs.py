@@ -23,7 +23,7 @@ from pathlib import Path
 
 from restorekit.config import cache_root
 from restorekit.fsutil import StatCache
-from restorekit.rules.casa import Install, bundled_pipeline, casa_key, casa_text
+from restorekit.rules.casa import Install, bundled_pipeline, normal_casa
 from restorekit.settings import SiteSettings
 
 log = logging.getLogger("restorekit.casa")
@@ -51,10 +51,10 @@ def versions_from_name(name: str) -> tuple[str, str | None, bool] | None:
     CASA build with one release.
     """
     if m := _CASA6.fullmatch(name) or _CASA6.match(name):
-        casa = casa_text(casa_key(m["casa"]))  # type: ignore[arg-type]
+        casa = normal_casa(m["casa"])
         return casa, m["pipeline"], m["pipeline"] is not None
     if m := _CASA5.match(name):
-        casa = casa_text(casa_key(m["casa"]))  # type: ignore[arg-type]
+        casa = normal_casa(m["casa"])
         bundled = bundled_pipeline(casa)
         # CASA 4 and early 5 releases carried the pipeline; the notes name those builds.
         with_pipeline = m["kind"].startswith("pipeline") or bundled is not None
@@ -69,7 +69,7 @@ def versions_from_answer(text: str) -> tuple[str | None, str | None]:
     if found and len(found) == 5:
         found = f"r{found}"
     casa = _ASKED_CASA.search(text)
-    return (casa_text(casa_key(casa.group(1))) if casa else None), found  # type: ignore[arg-type]
+    return (normal_casa(casa.group(1)) if casa else None), found
 
 
 @dataclass
