@@ -122,3 +122,13 @@ def test_without_the_scheduler_commands_the_error_says_so(areas, monkeypatch, ca
     monkeypatch.setenv("PATH", "/nonexistent")
     assert main(["submit", str(areas[0]), "--scheduler", "htcondor"]) == 1
     assert "condor_submit is not on PATH" in capsys.readouterr().err
+
+
+def test_an_area_is_read_back_as_the_layout_that_wrote_it(areas, tmp_path):
+    from restorekit.errors import InputError
+    from restorekit.restore.layout import RestoreLayout
+
+    layout = read_area(areas[0]).layout
+    assert layout.mous_dir == areas[0] and layout.relative_path.startswith("2017.1.01347.S/SOUS_")
+    with pytest.raises(InputError, match="not a restore area"):
+        RestoreLayout.of_area(tmp_path)

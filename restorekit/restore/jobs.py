@@ -19,8 +19,8 @@ from typing import Literal
 
 from restorekit.errors import InputError, RestorekitError, SchedulerError
 from restorekit.fsutil import atomic_write
+from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr_reading import read_ppr
-from restorekit.uids import parse_uid
 
 Scheduler = Literal["slurm", "htcondor"]
 TIMEOUT = 60.0
@@ -52,30 +52,34 @@ class JobOptions:
 
 @dataclass(frozen=True)
 class Area:
-    """A prepared restore area, as a job needs it."""
+    """A prepared restore area, as a job needs it: its layout and its MOUS."""
 
-    root: Path
+    layout: RestoreLayout
     mous: str
 
     @property
+    def root(self) -> Path:
+        return self.layout.mous_dir
+
+    @property
     def working(self) -> Path:
-        return self.root / "working"
+        return self.layout.working
 
     @property
     def logs(self) -> Path:
-        return self.root / "logs"
+        return self.layout.logs
 
     @property
     def run_script(self) -> Path:
-        return self.working / "run_restore.sh"
+        return self.layout.run_script
 
     @property
     def record(self) -> Path:
-        return self.working / "restorekit.json"
+        return self.layout.record
 
     @property
     def job_name(self) -> str:
-        return f"restore-{parse_uid(self.mous).file}"
+        return f"restore-{self.layout.mous}"
 
 
 def read_area(path: str | Path) -> Area:
@@ -84,20 +88,24 @@ def read_area(path: str | Path) -> Area:
     Raises
     ------
     InputError
-        When ``path`` holds no ``working/restorekit.json`` and ``working/run_restore.sh``.
+        When ``path`` is not laid out as an area, or holds no ``working/restorekit.json`` and
+        ``working/run_restore.sh``.
     """
-    root = Path(path).resolve()
-    record = root / "working" / "restorekit.json"
-    if not (root / "working" / "run_restore.sh").is_file() or not record.is_file():
-        raise InputError(
-            f"{str(path)!r} is not a prepared restore area (no working/run_restore.sh and "
-            "restorekit.json); give the MOUS_uid___... directory restorekit prepare wrote"
-        )
+    refusal = InputError(
+        f"{str(path)!r} is not a prepared restore area (no working/run_restore.sh and "
+        "restorekit.json); give the MOUS_uid___... directory restorekit prepare wrote"
+    )
     try:
-        mous = json.loads(record.read_text())["mous"]
+        layout = RestoreLayout.of_area(path)
+    except InputError:
+        raise refusal from None
+    if not layout.run_script.is_file() or not layout.record.is_file():
+        raise refusal
+    try:
+        mous = json.loads(layout.record.read_text())["mous"]
     except (OSError, ValueError, KeyError):
-        raise InputError(f"{record} cannot be read; prepare the area again") from None
-    return Area(root, mous)
+        raise InputError(f"{layout.record} cannot be read; prepare the area again") from None
+    return Area(layout, mous)
 
 
 def _resources(options: JobOptions) -> list[str]:

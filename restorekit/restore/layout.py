@@ -52,6 +52,25 @@ class RestoreLayout:
             parse_uid(plan.mous).file,
         )
 
+    @classmethod
+    def of_area(cls, mous_dir: str | Path) -> RestoreLayout:
+        """The layout of an area already written: ``.../<project>/SOUS_*/GOUS_*/MOUS_*``.
+
+        Raises
+        ------
+        InputError
+            If ``mous_dir`` is not named as such an area.
+        """
+        path = Path(mous_dir).resolve()
+        gous, sous, project = path.parent, path.parent.parent, path.parent.parent.parent
+        prefixes = ((path, "MOUS_"), (gous, "GOUS_"), (sous, "SOUS_"))
+        if not all(p.name.startswith(prefix) for p, prefix in prefixes):
+            raise InputError(
+                f"{str(mous_dir)!r} is not a restore area (<project>/SOUS_*/GOUS_*/MOUS_*); give "
+                "the MOUS_uid___... directory restorekit prepare wrote"
+            )
+        return cls(project.parent, project.name, sous.name[5:], gous.name[5:], path.name[5:])
+
     @property
     def relative_path(self) -> str:
         """The part below the root: what the PPR's ``RelativePath`` holds."""
@@ -80,6 +99,11 @@ class RestoreLayout:
     @property
     def restore_script(self) -> Path:
         return self.working / f"{self.mous}.restore.py"
+
+    @property
+    def logs(self) -> Path:
+        """Where the pipeline's logs (SCIPIPE_LOGDIR, by default) and the job logs go."""
+        return self.mous_dir / "logs"
 
     @property
     def run_script(self) -> Path:

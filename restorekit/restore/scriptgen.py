@@ -140,7 +140,7 @@ def run_script(plan: RestorePlan, layout: RestoreLayout, settings: SiteSettings)
     Every value is quoted for the shell; ``$CASA`` (or the chosen install's command) is a
     command line split into words, never evaluated.
     """
-    logdir = settings.logdir or str(layout.mous_dir / "logs")
+    logdir = settings.logdir or str(layout.logs)
     start_casa = _casa_lines(plan, settings)
     default_route = (
         f"{plan.route}, the route the plan chose" if plan.route else "none: give the route"
