@@ -59,12 +59,43 @@ def _install_slurm() -> None:
             pytest.skip(f"Slurm could not be installed: {done.stderr.strip()[-200:]}")
 
 
+def _munge_answers() -> bool:
+    """Whether a munged is listening: a credential encodes and decodes."""
+    try:
+        encoded = subprocess.run(["munge", "-n"], capture_output=True, timeout=10)
+        decoded = subprocess.run(["unmunge"], input=encoded.stdout, capture_output=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return False
+    return encoded.returncode == 0 and decoded.returncode == 0
+
+
 def _start_munge() -> None:
-    if Path("/run/munge/munge.socket.2").exists():
+    # A machine restored from a snapshot keeps /run/munge's socket file without its
+    # daemon, so the socket existing says nothing: ask the daemon instead.
+    if _munge_answers():
         return
-    Path("/run/munge").mkdir(parents=True, exist_ok=True)
-    shutil.chown("/run/munge", "munge", "munge")
+    run = Path("/run/munge")
+    run.mkdir(parents=True, exist_ok=True)
+    for stale in run.glob("munge*"):
+        stale.unlink()
+    shutil.chown(run, "munge", "munge")
     subprocess.run(["munged", "--force"], capture_output=True, check=True)
+    for _ in range(20):
+        if _munge_answers():
+            return
+        time.sleep(0.5)
+    pytest.fail("munged was started but does not answer (munge -n | unmunge)")
+
+
+def _node_idle(env: dict[str, str], deadline: float) -> bool:
+    try:
+        left = max(1.0, deadline - time.monotonic())
+        state = subprocess.run(
+            ["sinfo", "-h", "-o", "%t"], env=env, capture_output=True, text=True, timeout=left
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return state.stdout.strip() in ("idle", "mix")
 
 
 @pytest.fixture(scope="session")
@@ -105,14 +136,14 @@ PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
     subprocess.run(["slurmctld", "-i"], env=env, check=True, capture_output=True)
     subprocess.run(["slurmd"], env=env, check=True, capture_output=True)
     try:
-        for _ in range(60):
-            idle = subprocess.run(["sinfo", "-h", "-o", "%t"], env=env, capture_output=True,
-                                  text=True)  # fmt: skip
-            if idle.stdout.strip() in ("idle", "mix"):
-                break
+        # One deadline for the whole wait: a sinfo that cannot authenticate hangs for its
+        # message timeout, so counting attempts once let this wait take most of an hour.
+        deadline = time.monotonic() + 60
+        while not _node_idle(env, deadline):
+            if time.monotonic() > deadline:
+                log = (folder / "slurmctld.log").read_text()[-400:]
+                pytest.fail(f"Slurm did not come up within 60 s: {log}")
             time.sleep(0.5)
-        else:
-            pytest.fail(f"Slurm did not come up: {(folder / 'slurmctld.log').read_text()[-400:]}")
         yield str(conf)
     finally:
         for name in ("slurmd.pid", "slurmctld.pid"):
