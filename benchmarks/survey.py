@@ -125,12 +125,13 @@ def cache_dir() -> Path:
 
 def archive(n: int, seed: int) -> str:
     from restorekit.demo import build_archive
+    from restorekit.demo.builder import fingerprint
     from restorekit.demo.synthetic import synthetic_specs
 
-    root = cache_dir() / f"synthetic-{n}-{seed}"
+    root = cache_dir() / f"synthetic-{n}-{seed}-{fingerprint()}"
     if not (root / "archive.db").is_file():
         started = time.perf_counter()
-        build_archive(root, synthetic_specs(n, seed), with_files=False)
+        build_archive(root, synthetic_specs(n, seed), files="none")
         print(
             f"  built {n:,} MOUSes in {time.perf_counter() - started:.1f} s "
             f"({(root / 'archive.db').stat().st_size / 1e6:.0f} MB)"

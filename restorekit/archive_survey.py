@@ -12,11 +12,13 @@ documents (``from_database=False`` in :data:`restorekit.rules.findings.CODES`) a
 
 from __future__ import annotations
 
+import collections
 import functools
 import gc
 import multiprocessing
 import os
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -27,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from restorekit.errors import InputError
 from restorekit.evidence.bulk import iter_evidence, stream_archive
 from restorekit.evidence.gather import Evidence, read_documents
 from restorekit.rules.casa import Install
@@ -54,7 +57,6 @@ WHOLE_TABLE_THRESHOLD = 5000
 """Above this many MOUSes, whole tables are read and filtered in memory."""
 
 
-
 @dataclass
 class SurveyResult:
     """Per-MOUS table, summary per finding, and what it cost."""
@@ -73,6 +75,8 @@ class SurveyResult:
     """With a document cache: documents it served instead of NGAS."""
     documents_stored: int = 0
     """With a document cache: documents fetched from NGAS and kept."""
+    documents_fetched: int = 0
+    """Requests to NGAS (retries included): the deep survey's round trips to NGAS."""
 
     @property
     def degraded(self) -> list[str]:
@@ -90,79 +94,176 @@ class SurveyResult:
 
 
 PlanOf = Callable[[Evidence], RestorePlan]
+Progress = Callable[[int, int, int], None]
+"""``progress(mouses done, mouses in all, documents fetched from NGAS)``, called about twice
+a second while a survey runs."""
 
 
-def _plans(
-    evidence: Iterator[Evidence],
-    store: NgasStore | None,
-    jobs: int,
-    plan_of: PlanOf,
-    cache: DocumentCache | None = None,
-):
-    if store is None:
+class Tally:
+    """Counts shared by the survey's processes: forked workers inherit the shared values."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork") if _can_fork() else multiprocessing
+        self._mouses = context.Value("q", 0)
+        self._fetched = context.Value("q", 0)
+        self.total = 0
+
+    def mous_done(self) -> None:
+        with self._mouses.get_lock():
+            self._mouses.value += 1
+
+    def fetched_one(self) -> None:
+        with self._fetched.get_lock():
+            self._fetched.value += 1
+
+    @property
+    def mouses(self) -> int:
+        return self._mouses.value
+
+    @property
+    def fetched(self) -> int:
+        return self._fetched.value
+
+
+class _CountingStore:
+    """An NGAS store that counts its requests (retries and resumed reads included)."""
+
+    def __init__(self, store: NgasStore, tally: Tally) -> None:
+        self.store, self.tally = store, tally
+        self.location = getattr(store, "location", "")
+
+    def read_bytes(self, file_id: str) -> bytes:
+        self.tally.fetched_one()
+        return self.store.read_bytes(file_id)
+
+    def stream(self, file_id: str, offset: int = 0):
+        self.tally.fetched_one()
+        return self.store.stream(file_id, offset)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@dataclass(frozen=True)
+class _Deep:
+    """How a deep survey reads documents; ``None`` in its place means a fast survey."""
+
+    store: NgasStore
+    jobs: int
+    cache: DocumentCache | None
+    """Each forked worker counts its hits and stores in its own copy."""
+
+    def cache_counts(self) -> tuple[int, int]:
+        return (self.cache.hits, self.cache.stored) if self.cache else (0, 0)
+
+
+def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, tally: Tally):
+    """``(evidence, plan)`` per MOUS, its documents read first when ``deep``.
+
+    Documents are read by ``deep.jobs`` threads over a sliding window of MOUSes, so one slow
+    document holds back only its own MOUS; plans are made here, in order.
+    """
+    if deep is None:
         for ev in evidence:
             yield ev, plan_of(ev)
+            tally.mous_done()
         return
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        batch: list[Evidence] = []
+    store = _CountingStore(deep.store, tally)
+    pool = ThreadPoolExecutor(max_workers=deep.jobs)
+    pending: collections.deque = collections.deque()
+    try:
         for ev in evidence:
-            batch.append(ev)
-            if len(batch) == 4 * jobs:
-                yield from _deep_batch(pool, batch, store, plan_of, cache)
-                batch = []
-        yield from _deep_batch(pool, batch, store, plan_of, cache)
+            pending.append((ev, pool.submit(read_documents, ev, store, deep.cache)))
+            if len(pending) >= 4 * deep.jobs:
+                yield _planned(pending.popleft(), plan_of, tally)
+        while pending:
+            yield _planned(pending.popleft(), plan_of, tally)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _deep_batch(pool, batch: list[Evidence], store: NgasStore, plan_of: PlanOf, cache=None):
-    list(pool.map(lambda ev: read_documents(ev, store, cache), batch))
-    for ev in batch:
-        yield ev, plan_of(ev)
+def _planned(item, plan_of: PlanOf, tally: Tally):
+    ev, reading = item
+    reading.result()
+    plan = plan_of(ev)
+    tally.mous_done()
+    return ev, plan
 
 
-_FORKED: tuple[Engine, list[str], PlanOf] | None = None
+_FORKED: tuple[Engine, list[str], PlanOf, _Deep | None, Tally] | None = None
 """What forked survey workers inherit (an engine cannot be pickled)."""
 
 
-def _classify_part(engine: Engine, codes: list[str], bounds: Bounds, plan_of: PlanOf):
-    return [
-        tuple(classify(plan_of(ev), ev, codes).values()) for ev in stream_archive(engine, bounds)
-    ]
+def _classify_part(engine, codes, bounds: Bounds, plan_of, deep, tally) -> list[tuple]:
+    evidence = stream_archive(engine, bounds)
+    return [tuple(classify(plan, ev, codes).values()) for ev, plan in
+            _plans(evidence, deep, plan_of, tally)]  # fmt: skip
 
 
-def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float]:
-    """In a forked worker: classify the MOUSes within ``bounds``; rows, round trips, peak MB."""
-    engine, codes, plan_of = _FORKED  # type: ignore[misc]
+def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float, tuple[int, int]]:
+    """In a forked worker: classify the MOUSes within ``bounds``; rows, round trips, peak MB
+    and the document cache's counts."""
+    engine, codes, plan_of, deep, tally = _FORKED  # type: ignore[misc]
     engine.dispose(close=False)  # never reuse the parent's connections
     gc.disable()
     with RoundTrips(engine) as trips:
-        records = _classify_part(engine, codes, bounds, plan_of)
-    return records, trips.count, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        records = _classify_part(engine, codes, bounds, plan_of, deep, tally)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return records, trips.count, peak, deep.cache_counts() if deep else (0, 0)
 
 
-def _survey_forked(engine: Engine, codes: list[str], processes: int, plan_of: PlanOf):
+def _survey_forked(engine, codes, processes: int, plan_of, deep, tally, progress):
     """Classify the whole archive in ``processes`` ranges of MOUS uids: this process takes the
     first, forked workers the others. ``None`` where fork is not available."""
     global _FORKED
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not _can_fork():
         return None
     with RoundTrips(engine) as trips:
-        first, *rest = partition_bounds(engine, processes)
-    _FORKED = (engine, codes, plan_of)
+        (first, *rest), tally.total = partition_bounds(engine, processes)
+    _FORKED = (engine, codes, plan_of, deep, tally)
     try:
         context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=max(1, len(rest)), mp_context=context) as pool:
+        with (
+            _reporting(progress, tally),
+            ProcessPoolExecutor(max_workers=max(1, len(rest)), mp_context=context) as pool,
+        ):
             others = [pool.submit(_survey_part, bounds) for bounds in rest]
             with trips:
-                mine = _classify_part(engine, codes, first, plan_of)
-            parts = [(mine, 0, None)] + [f.result() for f in others]
+                mine = _classify_part(engine, codes, first, plan_of, deep, tally)
+            counts = deep.cache_counts() if deep else (0, 0)
+            parts = [(mine, 0, None, counts)] + [f.result() for f in others]
     finally:
         _FORKED = None
-    records = [record for rows, _, _ in parts for record in rows]
     return (
-        records,
-        trips.count + sum(n for _, n, _ in parts),
-        [mb for _, _, mb in parts if mb is not None],
+        [record for rows, _, _, _ in parts for record in rows],
+        trips.count + sum(n for _, n, _, _ in parts),
+        [mb for _, _, mb, _ in parts if mb is not None],
+        (sum(c[0] for *_, c in parts), sum(c[1] for *_, c in parts)),
     )
+
+
+@contextmanager
+def _reporting(progress: Progress | None, tally: Tally, every: float = 0.5):
+    """Call ``progress`` from a thread every ``every`` seconds while the block runs, and once
+    at its end."""
+    if progress is None:
+        yield
+        return
+    done = threading.Event()
+
+    def report() -> None:
+        while not done.wait(every):
+            progress(tally.mouses, tally.total, tally.fetched)
+
+    thread = threading.Thread(target=report, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        progress(tally.mouses, tally.total, tally.fetched)
 
 
 def default_processes() -> int:
@@ -175,10 +276,11 @@ def survey(
     *,
     deep: bool = False,
     store: NgasStore | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
     processes: int | None = None,
     casa: Sequence[Install] | None = None,
     cache: str | Path | None = None,
+    progress: Progress | None = None,
 ) -> SurveyResult:
     """Classify every MOUS (default: all in ASA_SCIENCE) with the reconciliation's findings.
 
@@ -188,7 +290,8 @@ def survey(
         MOUS uids in either spelling; validated before any query.
     deep
         Also fetch and read each MOUS's manifest and scripts through ``store`` (default:
-        :func:`restorekit.sources.ngas.open_store`), ``jobs`` at a time.
+        :func:`restorekit.sources.ngas.open_store`), ``jobs`` requests in flight in all (the
+        default suits a remote NGAS, where each request mostly waits).
     processes
         Worker processes for a whole-archive survey (default: up to 2, the cores of the
         machines this was measured on); each reads the tables and keeps its share of MOUSes.
@@ -198,36 +301,47 @@ def survey(
     cache
         With ``deep``, a directory keeping each fetched document under its file id and archive
         size (:class:`~restorekit.sources.document_cache.DocumentCache`): a rerun fetches only
-        what is new or changed.
+        what is new or changed, so an interrupted survey resumes where it stopped.
+    progress
+        Called about twice a second with the MOUSes done, the MOUSes in all (0 when not yet
+        known) and the documents fetched from NGAS so far.
     """
     wanted = (
         None
         if mouses is None
         else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
     )
-    if deep and store is None:
-        from restorekit.sources.ngas import open_store
-
-        store = open_store()
+    if jobs < 1:
+        raise InputError(f"jobs {jobs} must be at least 1")
     started = time.perf_counter()
     codes = survey_codes(deep)
     processes = default_processes() if processes is None else processes
     columns = [*SURVEY_COLUMNS, *codes]
     plan_of = functools.partial(reconcile, casa=casa)
+    tally = Tally()
+    reading = None
+    if deep:
+        if store is None:
+            from restorekit.sources.ngas import open_store
+
+            store = open_store()
+        documents = DocumentCache(cache) if cache is not None else None
+        # --jobs bounds the requests in flight in all, whatever the number of processes.
+        reading = _Deep(store, max(1, jobs // max(1, processes)), documents)
     worker_peaks: list[float] = []
-    documents = DocumentCache(cache) if deep and cache is not None else None
     with _without_cyclic_gc():
         forked = None
-        if wanted is None and not deep and processes > 1:
-            forked = _survey_forked(engine, codes, processes, plan_of)
+        if wanted is None and processes > 1:
+            forked = _survey_forked(engine, codes, processes, plan_of, reading, tally, progress)
         if forked is not None:
-            tuples, round_trips, worker_peaks = forked
+            tuples, round_trips, worker_peaks, (hits, stored) = forked
             records = [dict(zip(columns, t, strict=True)) for t in tuples]
         else:
-            store = store if deep else None
-            records, round_trips = _survey_here(
-                engine, wanted, codes, store, jobs, plan_of, documents
-            )
+            if reading is not None:
+                reading = _Deep(reading.store, jobs, reading.cache)
+            with _reporting(progress, tally):
+                records, round_trips = _survey_here(engine, wanted, codes, reading, plan_of, tally)
+            hits, stored = reading.cache_counts() if reading else (0, 0)
     records.sort(key=lambda r: r["mous"])
     table = pd.DataFrame(records, columns=columns)
     table = table.astype({"ousstatus_sessions": "Int64"})
@@ -240,8 +354,9 @@ def survey(
         deep,
         processes=len(worker_peaks) + 1,
         worker_peak_mb=worker_peaks,
-        documents_cached=documents.hits if documents else 0,
-        documents_stored=documents.stored if documents else 0,
+        documents_cached=hits,
+        documents_stored=stored,
+        documents_fetched=tally.fetched,
     )
 
 
@@ -262,10 +377,9 @@ def _survey_here(
     engine: Engine,
     wanted: list[str] | None,
     codes: list[str],
-    store,
-    jobs: int,
+    deep: _Deep | None,
     plan_of: PlanOf,
-    documents: DocumentCache | None = None,
+    tally: Tally,
 ) -> tuple[list[dict], int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
@@ -276,8 +390,8 @@ def _survey_here(
                 evidence = (ev for ev in evidence if ev.mous in chosen)
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
-        planned = _plans(evidence, store, jobs, plan_of, documents)
-        records = [classify(plan, ev, codes) for ev, plan in planned]
+        tally.total = len(wanted) if wanted is not None else 0
+        records = [classify(plan, ev, codes) for ev, plan in _plans(evidence, deep, plan_of, tally)]
     return records, trips.count
 
 
@@ -288,9 +402,10 @@ def survey_of(
     mous_file: str | None = None,
     deep: bool = False,
     ngas: str | None = None,
-    jobs: int = 8,
+    jobs: int = 16,
     casa: Sequence[Install] | None = None,
     cache: str | None = None,
+    progress: Progress | None = None,
 ) -> SurveyResult:
     """:func:`survey` from settings as the front ends have them: an archive URL, a file of MOUS
     uids, an NGAS location when ``deep``. One place for the CLI and the survey notebook."""
@@ -302,8 +417,15 @@ def survey_of(
     check_archive(engine)
     mouses = read_uid_file(mous_file, what="MOUS uid") if mous_file else None
     store = open_store(ngas) if deep else None
-    result = survey(engine, mouses, deep=deep, store=store, jobs=jobs, casa=casa, cache=cache)
+    result = survey(
+        engine,
+        mouses,
+        deep=deep,
+        store=store,
+        jobs=jobs,
+        casa=casa,
+        cache=cache,
+        progress=progress,
+    )
     result.archive = describe(engine)
     return result
-
-

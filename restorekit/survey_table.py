@@ -8,9 +8,11 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from restorekit.evidence.gather import Evidence
+from restorekit.rules import releases
 from restorekit.rules.casa import Wanted, wanted_of
 from restorekit.rules.findings import CODES, SEVERITY_ORDER
 from restorekit.rules.plan import RestorePlan
+from restorekit.rules.restorecall import rejected_by
 
 SURVEY_COLUMNS = [
     "mous",
@@ -27,6 +29,7 @@ SURVEY_COLUMNS = [
     "pipeline_wanted",
     "casa_match",
     "fixes",
+    "rejected_by_newest",
     "degraded",
 ]
 """The survey table's columns before one boolean column per finding code."""
@@ -63,6 +66,9 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
     row["casa_match"] = plan.casa.match if plan.casa else None
     # The data fixes need the delivered scripts: without them, unknown rather than none.
     row["fixes"] = ",".join(sorted({f.function for f in plan.fixes})) if ev.documents_read else None
+    row["rejected_by_newest"] = (
+        ",".join(rejected_by(ev.restore_script, releases.newest())) if ev.documents_read else None
+    )
     row["degraded"] = bool(plan.degraded)
     if plan.degraded:
         # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
@@ -146,6 +152,9 @@ def fixes_answer(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
         if code in read:
             n = int(read[code].sum())
             by_kind.append((label, n, share(n)))
+    n = int((read["rejected_by_newest"].fillna("") != "").sum())
+    newest = releases.newest().name
+    by_kind.append((f"restore parameters the newest pipeline rejects ({newest} on)", n, share(n)))
     answer = {
         "by fix": pd.DataFrame(by_kind, columns=["what", "mouses", "share_percent"]),
     }

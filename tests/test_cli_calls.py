@@ -95,7 +95,11 @@ def test_survey_options(record, tmp_path):
     assert args == ("D",)
     _catalog_of(kwargs)
     assert kwargs == {"schema": "S", "mous_file": "m.txt", "deep": True, "ngas": "N", "jobs": 3,
-                      "cache": None}
+                      "cache": None, "progress": None}
+    calls.clear()
+    run("survey", "--deep", "--progress", "--cache", "C")
+    (_, kwargs), = calls
+    assert callable(kwargs["progress"]) and kwargs["jobs"] == 16 and kwargs["cache"] == "C"
 
 
 def test_run_options(record):

@@ -108,3 +108,16 @@ def test_missing_file_and_unreachable_server(store_dir, tmp_path):
     with NgasServer(store_dir) as server:
         with pytest.raises(NgasError, match="HTTP 404"):
             HttpNgas(server.url).read_bytes("nope.tgz")
+
+
+def test_the_loopback_ngas_adds_the_latency_asked_for(tmp_path):
+    import time
+
+    from restorekit.sources.ngas import HttpNgas
+    from restorekit.testing.ngas_server import NgasServer
+
+    (tmp_path / "a.txt").write_bytes(b"x" * 10)
+    with NgasServer(tmp_path, latency=0.2) as server:
+        started = time.perf_counter()
+        assert HttpNgas(server.url).read_bytes("a.txt") == b"x" * 10
+        assert time.perf_counter() - started >= 0.2

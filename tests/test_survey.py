@@ -64,8 +64,8 @@ def test_each_demo_oddity_is_counted(engine, demo):
 
 
 def test_round_trips_do_not_grow_with_the_archive(tmp_path):
-    small = connect(build_archive(tmp_path / "s", synthetic_specs(50, 3), with_files=False).url)
-    large = connect(build_archive(tmp_path / "l", synthetic_specs(400, 3), with_files=False).url)
+    small = connect(build_archive(tmp_path / "s", synthetic_specs(50, 3), files="none").url)
+    large = connect(build_archive(tmp_path / "l", synthetic_specs(400, 3), files="none").url)
     for processes in (1, 2):
         a = survey(small, processes=processes)
         b = survey(large, processes=processes)
@@ -75,7 +75,7 @@ def test_round_trips_do_not_grow_with_the_archive(tmp_path):
 
 
 def test_parallel_and_serial_agree(tmp_path):
-    engine = connect(build_archive(tmp_path / "a", synthetic_specs(300, 5), with_files=False).url)
+    engine = connect(build_archive(tmp_path / "a", synthetic_specs(300, 5), files="none").url)
     serial, parallel = survey(engine, processes=1), survey(engine, processes=2)
     assert serial.table.equals(parallel.table)
     assert serial.summary.equals(parallel.summary)
@@ -83,7 +83,7 @@ def test_parallel_and_serial_agree(tmp_path):
 
 def test_a_list_of_mouses_uses_chunked_in_lists(tmp_path):
     specs = list(synthetic_specs(IN_LIST_LIMIT + 200, 7))
-    engine = connect(build_archive(tmp_path / "a", specs, with_files=False).url)
+    engine = connect(build_archive(tmp_path / "a", specs, files="none").url)
     wanted = [s.mous for s in specs[: IN_LIST_LIMIT + 50]]
     with RoundTrips(engine) as trips:
         subset = survey(engine, wanted, processes=1)
@@ -218,18 +218,20 @@ def test_a_deep_survey_keeps_documents_and_a_rerun_fetches_only_what_changed(
 
     cache = tmp_path / "documents"
     first = Counting(demo.ngas)
-    cold = survey(engine, deep=True, store=first, cache=cache)
+    cold = survey(engine, deep=True, store=first, cache=cache, processes=1)
     assert first.opened and cold.documents_stored == len(set(first.opened))
-    second = Counting(demo.ngas)
-    warm = survey(engine, deep=True, store=second, cache=cache)
-    assert second.opened == [] and warm.documents_cached == cold.documents_stored
+    assert cold.documents_fetched == len(first.opened)
+    # Forked workers too: the counts are shared, the documents kept once.
+    warm = survey(engine, deep=True, store=LocalNgas(demo.ngas), cache=cache, processes=2)
+    assert warm.processes == 2 and warm.documents_fetched == 0
+    assert warm.documents_cached == cold.documents_stored
     assert warm.table.equals(cold.table)  # the same answer from the cache
     # A document the archive now records with another size is fetched again.
     cached = sorted(p for p in cache.iterdir() if "pipeline_manifest" in p.name)[0]
     name, size = cached.name.rsplit(".", 1)
     cached.rename(cache / f"{name}.{int(size) + 1}")
     third = Counting(demo.ngas)
-    survey(engine, deep=True, store=third, cache=cache)
+    survey(engine, deep=True, store=third, cache=cache, processes=1)
     assert third.opened == [name]
 
 
@@ -251,3 +253,115 @@ def test_the_deep_survey_counts_each_deliverys_fixes_as_the_plan_does(engine, de
     # Without the scripts (the fast survey) the fixes are unknown, never "none".
     assert survey(engine).table["fixes"].isna().all()
     assert fixes_answer(survey(engine).table) == {}
+
+
+def _expected_fixes(spec) -> str:
+    """What the delivered scripts of ``spec`` call, told from the spec alone."""
+    if not spec.fixes or spec.fix_calls == "none" or not spec.calibrated_sessions():
+        return ""
+    return ",".join(sorted({"fixsyscaltimes"} | ({"fixplanets"} if spec.planet_fields else set())))
+
+
+def test_a_synthetic_archive_with_documents_is_counted_exactly(tmp_path):
+    rates = Rates(fixes=0.4, extra_parameters=0.3, xml_null=0, xml_malformed=0)
+    specs = list(synthetic_specs(240, seed=7, rates=rates))
+    built = build_archive(tmp_path / "a", specs, files="documents")
+    names = {p.name for p in built.ngas.iterdir()}
+    assert names and all(n.endswith((".xml", ".py")) for n in names)  # documents, no tarballs
+    result = survey(connect(built.url), deep=True, store=LocalNgas(built.ngas), jobs=4)
+    rows = result.table.set_index("mous")
+    assert not result.degraded
+    for spec in specs:
+        if spec.mous in rows.index:
+            assert rows.loc[spec.mous, "fixes"] == _expected_fixes(spec), spec.mous
+    # Every shape of the eras and the rates occurs.
+    kinds = {(s.fixes, s.fix_calls, bool(s.planet_fields)) for s in specs if s.fixes}
+    assert {("casa5", "both", False), ("casa6", "pipescript", False)} <= kinds
+    assert any(calls == "none" for _, calls, _ in kinds) and any(p for *_, p in kinds)
+    assert {s.archive_prefix for s in specs} == {"", "member."}
+    assert {s.restore_task for s in specs} == {None, "hif_restoredata"}
+    assert {s.manifest_versions for s in specs} == {True, False}
+    imports_only = {s.mous for s in specs if s.fixes and s.fix_calls == "none"}
+    assert imports_only and imports_only <= set(rows.index[rows["FIX_IMPORT_ONLY"]])
+    extra = {
+        s.mous for s in specs if "pipelinemode" in s.restore_keywords and s.calibrated_sessions()
+    }
+    rejected = set(rows.index[rows["rejected_by_newest"].fillna("").str.contains("pipelinemode")])
+    assert extra and rejected == extra
+
+
+def test_synthetic_eras_follow_the_release_notes():
+    from restorekit.demo.synthetic import ERAS
+
+    assert ERAS[6].casa == "5.4.0-70" and ERAS[6].pipeline == "42254M (Pipeline-CASA54-P1-B)"
+    assert ERAS[9].casa == "6.4.1.12" and ERAS[9].pipeline == "2022.2.0.64"
+    assert ERAS[8].code_year == 2021 and ERAS[7].code_year == 2019  # no 2020 call
+    assert not ERAS[5].versions and ERAS[6].versions  # versions in manifests from Aug 2018
+    assert ERAS[4].restore_task == "hif_restoredata" and ERAS[4].prefix == ""
+
+
+def test_rates_are_set_by_name_and_checked():
+    import pytest
+
+    from restorekit.demo.synthetic import parse_rates
+    from restorekit.errors import InputError
+
+    assert parse_rates(["fixes=0.5", "fixplanets=1"]) == Rates(fixes=0.5, fixplanets=1.0)
+    with pytest.raises(InputError, match="no rate 'fix'.*fixes"):
+        parse_rates(["fix=0.5"])
+    with pytest.raises(InputError, match="probability"):
+        parse_rates(["fixes=2"])
+
+
+def test_cli_synthetic_archive_with_documents_and_rates(tmp_path):
+    target = tmp_path / "syn"
+    result = run_cli(
+        "demo-archive", str(target), "--mous", "40", "--with-files", "--rate", "fixes=1"
+    )
+    assert result.returncode == 0, result.stderr
+    scripts = [p.read_text() for p in (target / "ngas").glob("*casa_pipescript.py")]
+    assert scripts and all("SACM/JAO - Fixes" in s for s in scripts)
+    bad = run_cli("demo-archive", str(tmp_path / "x"), "--mous", "4", "--rate", "nope=1")
+    assert bad.returncode == 2 and "no rate 'nope'" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not (tmp_path / "x").exists()
+
+
+def test_progress_is_reported_to_the_end(engine, demo):
+    calls = []
+    result = survey(
+        engine, deep=True, store=LocalNgas(demo.ngas), progress=lambda *a: calls.append(a)
+    )
+    done, total, fetched = calls[-1]
+    assert done == total == len(result.table) and fetched == result.documents_fetched > 0
+
+
+def test_an_interrupted_deep_survey_resumes_from_its_cache(engine, demo, tmp_path):
+    import pytest
+
+    class Interrupting(LocalNgas):
+        def __init__(self, directory, after):
+            super().__init__(directory)
+            self.after = after
+
+        def stream(self, file_id, offset=0):
+            self.after -= 1
+            if self.after < 0:
+                raise KeyboardInterrupt
+            return super().stream(file_id, offset)
+
+    cache = tmp_path / "documents"
+    everything = survey(engine, deep=True, store=LocalNgas(demo.ngas), processes=1)
+    with pytest.raises(KeyboardInterrupt):
+        survey(engine, deep=True, store=Interrupting(demo.ngas, 20), cache=cache, processes=1)
+    kept = len(list(cache.iterdir()))
+    assert 0 < kept <= 20
+    resumed = survey(engine, deep=True, store=LocalNgas(demo.ngas), cache=cache)
+    assert resumed.documents_cached == kept
+    assert resumed.documents_fetched == everything.documents_fetched - kept
+    assert resumed.table.equals(everything.table)
+
+
+def test_the_newest_pipeline_rejects_the_delivered_pipelinemode(engine, demo):
+    rows = survey(engine, deep=True, store=LocalNgas(demo.ngas)).table.set_index("mous")
+    assert rows.loc["uid://A001/X15a2/X3d7", "rejected_by_newest"] == "pipelinemode"
+    assert rows.loc["uid://A001/X12a3/X80e", "rejected_by_newest"] == ""

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from restorekit import __version__
 from restorekit.config import cache_root
@@ -66,30 +67,36 @@ def write_database(path: Path, rows: Rows) -> None:
         conn.close()
 
 
-def write_ngas(directory: Path, specs: Iterable[MousSpec]) -> dict[str, int]:
-    """Write every deliverable of ``specs`` into ``directory``; return sizes by file id."""
-    directory.mkdir(parents=True, exist_ok=True)
+Files = Literal["all", "documents", "none"]
+"""What a build writes into NGAS: every product, only the documents (manifests and scripts,
+what a deep survey reads), or nothing (products then have no ``STORED_SIZE``)."""
+
+
+def write_deliverables(directory: Path, spec: MousSpec, files: Files = "all") -> dict[str, int]:
+    """Write ``spec``'s deliverables (``files`` of them) into ``directory``; sizes by file id."""
     sizes: dict[str, int] = {}
-    for spec in specs:
-        for product in deliverables(spec):
-            data = product.render()
-            (directory / product.name).write_bytes(data)
-            sizes[product.name] = len(data)
+    if files == "none":
+        return sizes
+    for product in deliverables(spec):
+        if files == "documents" and product.file_class != "script":
+            continue
+        data = product.render()
+        (directory / product.name).write_bytes(data)
+        sizes[product.name] = len(data)
     return sizes
 
 
 def build_archive(
-    directory: Path | str, specs: Iterable[MousSpec], *, with_files: bool = True
+    directory: Path | str, specs: Iterable[MousSpec], *, files: Files = "all"
 ) -> DemoArchive:
-    """Build the archive and NGAS store of ``specs`` into ``directory``.
+    """Build the archive and NGAS store of ``specs`` into ``directory``, one spec at a time.
 
     Everything is written beside the target first and moved into place at the end, so an
     interrupted build leaves the previous archive (or nothing) behind, never half of one.
-    Without ``with_files`` only the database is written (products then have no
-    ``STORED_SIZE``), as suits synthetic archives of many MOUSes.
+    ``files`` says which products are written (:data:`Files`): synthetic archives of many
+    MOUSes write the documents or nothing.
     """
     target = Path(directory)
-    specs = list(specs) if with_files else specs
     try:
         target.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=target))
@@ -99,16 +106,16 @@ def build_archive(
             "directory"
         ) from None
     try:
-        if with_files:
-            sizes = write_ngas(work / NGAS_NAME, specs)
-        else:
-            (work / NGAS_NAME).mkdir()
-            sizes = {}
-        write_rawdata(work / RAWDATA_NAME, specs if with_files else [])
+        (work / NGAS_NAME).mkdir()
+        (work / RAWDATA_NAME).mkdir()
         rows = empty_rows()
         seen: set[str] = set()
         for spec in specs:
-            add_mous(rows, spec, sizes=sizes.get if with_files else None, seen_projects=seen)
+            sizes = write_deliverables(work / NGAS_NAME, spec, files)
+            if files == "all":
+                write_rawdata(work / RAWDATA_NAME, spec)
+            known = sizes.get if files != "none" else None
+            add_mous(rows, spec, sizes=known, seen_projects=seen)
         write_database(work / DATABASE_NAME, rows)
         _move_into_place(work, target)
     finally:
@@ -116,18 +123,16 @@ def build_archive(
     return DemoArchive(target)
 
 
-def write_rawdata(directory: Path, specs: Iterable[MousSpec]) -> None:
-    """Unpack the raw ASDMs of the real-data MOUSes into ``directory``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for spec in specs:
-        if not spec.real_data:
+def write_rawdata(directory: Path, spec: MousSpec) -> None:
+    """Unpack the raw ASDMs of a real-data MOUS into ``directory``."""
+    if not spec.real_data:
+        return
+    for _, eb in spec.all_ebs():
+        if not eb.is_calibrated:
             continue
-        for _, eb in spec.all_ebs():
-            if not eb.is_calibrated:
-                continue
-            data = real_file(f"{eb.file}.asdm.tgz")()
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-                tar.extractall(directory, filter="data")
+        data = real_file(f"{eb.file}.asdm.tgz")()
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(directory, filter="data")
 
 
 def _move_into_place(work: Path, target: Path) -> None:

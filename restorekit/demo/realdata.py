@@ -114,9 +114,7 @@ def _simulate(ms: Path, eb: RealEb) -> None:
         sm.setfield(sourcename=name, sourcedirection=me.direction("J2000", ra, dec))
     sm.setlimits(shadowlimit=0.001, elevationlimit="8deg")
     sm.setauto(autocorrwt=0.0)
-    sm.settimes(
-        integrationtime="6s", usehourangle=False, referencetime=me.epoch("utc", eb.start)
-    )
+    sm.settimes(integrationtime="6s", usehourangle=False, referencetime=me.epoch("utc", eb.start))
     t = 0
     for name, seconds in VISITS:
         for spw in SPWS:
@@ -167,11 +165,15 @@ def _corrupt(ms: Path, seed: int) -> None:
     for r in range(len(a1)):
         i, j, s = a1[r], a2[r], dd[r]
         for p in range(2):
-            gi = amp[i, s, p] * bandpass[i, s] * np.exp(
-                1j * (phase[i, s, p] + drift[i] * frac[r] + slope[i, s])
+            gi = (
+                amp[i, s, p]
+                * bandpass[i, s]
+                * np.exp(1j * (phase[i, s, p] + drift[i] * frac[r] + slope[i, s]))
             )
-            gj = amp[j, s, p] * bandpass[j, s] * np.exp(
-                1j * (phase[j, s, p] + drift[j] * frac[r] + slope[j, s])
+            gj = (
+                amp[j, s, p]
+                * bandpass[j, s]
+                * np.exp(1j * (phase[j, s, p] + drift[j] * frac[r] + slope[j, s]))
             )
             data[p, :, r] = flux[field[r]] * gi * np.conj(gj)
     data += rng.normal(0, 0.005, data.shape) + 1j * rng.normal(0, 0.005, data.shape)
@@ -216,12 +218,24 @@ def _flag_and_calibrate(ms: Path, eb: RealEb, work: Path) -> None:
     for table in (bcal, gcal):
         shutil.rmtree(table, ignore_errors=True)
     bandpass(
-        vis=str(ms), caltable=str(bcal), field="J1924-2914", solint="inf", combine="scan",
-        refant="DA41", bandtype="B", solnorm=False,
+        vis=str(ms),
+        caltable=str(bcal),
+        field="J1924-2914",
+        solint="inf",
+        combine="scan",
+        refant="DA41",
+        bandtype="B",
+        solnorm=False,
     )
     gaincal(
-        vis=str(ms), caltable=str(gcal), field=PHASE_CAL, solint="inf", calmode="ap",
-        refant="DA41", gaintable=[str(bcal)], minsnr=2.0,
+        vis=str(ms),
+        caltable=str(gcal),
+        field=PHASE_CAL,
+        solint="inf",
+        calmode="ap",
+        refant="DA41",
+        gaintable=[str(bcal)],
+        minsnr=2.0,
     )
 
 

@@ -4,7 +4,9 @@ configuration from its arguments, calls one library function and renders the res
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import time
 
 from restorekit.errors import InputError
 from restorekit.frontends.render import catalog_table, format_table, print_plan
@@ -128,9 +130,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         SiteSettings.load(args.settings),
         partition=args.partition, time=args.time, memory=args.mem, cores=args.cores,
     )  # fmt: skip
-    done = submit(
-        args.areas, args.scheduler, options, array=args.array, dry_run=args.dry_run
-    )
+    done = submit(args.areas, args.scheduler, options, array=args.array, dry_run=args.dry_run)
     for path in done.files:
         print(f"# wrote {path}")
     for command in done.commands:
@@ -183,10 +183,17 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
         from restorekit.demo import demo_archive
 
         directory = demo_archive().ngas
+    if args.latency < 0:
+        raise InputError(f"--latency {args.latency:g} must be 0 or more milliseconds")
     with NgasServer(
-        directory, port=args.port, fail_after=args.cut_after, cut_transfers=args.cut_transfers
+        directory,
+        port=args.port,
+        fail_after=args.cut_after,
+        cut_transfers=args.cut_transfers,
+        latency=args.latency / 1000,
     ) as server:
-        print(f"serving {directory} as NGAS at {server.url} (Ctrl-C stops)", flush=True)
+        delay = f", {args.latency:g} ms added to each request" if args.latency else ""
+        print(f"serving {directory} as NGAS at {server.url}{delay} (Ctrl-C stops)", flush=True)
         try:
             while True:
                 time.sleep(3600)
@@ -202,25 +209,43 @@ def cmd_survey(args: argparse.Namespace) -> int:
     from restorekit.survey_table import casa_needs, fixes_answer
 
     catalog = read_catalog(SiteSettings.load(args.settings))
-    result = survey_of(
-        args.db,
-        schema=args.schema,
-        mous_file=args.mous_file,
-        deep=args.deep,
-        ngas=args.ngas,
-        jobs=args.jobs,
-        casa=catalog.installs,
-        cache=args.cache,
-    )
+    with survey_bar(args.progress, args.deep) as progress:
+        try:
+            result = survey_of(
+                args.db,
+                schema=args.schema,
+                mous_file=args.mous_file,
+                deep=args.deep,
+                ngas=args.ngas,
+                jobs=args.jobs,
+                casa=catalog.installs,
+                cache=args.cache,
+                progress=progress,
+            )
+        except KeyboardInterrupt:
+            resume = (
+                f"; the documents read so far are kept in {args.cache}: rerun the same command "
+                "to go on from there"
+                if args.cache
+                else ""
+            )
+            print(f"restorekit: survey interrupted{resume}", file=sys.stderr)
+            return 130
     print(
         f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
         f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "
         f"{'deep: manifests and scripts read' if result.deep else 'archive tables only'})"
     )
-    if args.cache:
+    if result.deep:
         print(
-            f"document cache {args.cache}: {result.documents_cached:,} documents from the cache, "
-            f"{result.documents_stored:,} fetched and kept"
+            f"documents: {result.documents_fetched:,} requests to NGAS "
+            f"({result.documents_fetched / result.seconds:,.0f}/s)"
+            + (
+                f"; cache {args.cache}: {result.documents_cached:,} served, "
+                f"{result.documents_stored:,} fetched and kept"
+                if args.cache
+                else ""
+            )
         )
     print(format_table(result.summary.drop(columns="meaning")))
     for title, table in fixes_answer(result.table).items():
@@ -241,6 +266,30 @@ def cmd_survey(args: argparse.Namespace) -> int:
         atomic_write(Path(args.out), result.table.to_csv(index=False))
         print(f"per-MOUS table: {args.out}")
     return 0
+
+
+@contextlib.contextmanager
+def survey_bar(show: bool | None, deep: bool):
+    """A progress callable for :func:`~restorekit.archive_survey.survey` drawing a bar on
+    stderr (MOUSes, their rate, NGAS requests and theirs); ``None`` when not shown."""
+    from tqdm.auto import tqdm
+
+    if show is None:
+        show = sys.stderr.isatty()
+    if not show:
+        yield None
+        return
+    with tqdm(unit="MOUS", desc="survey", file=sys.stderr, dynamic_ncols=True) as bar:
+        started = time.monotonic()
+
+        def progress(done: int, total: int, fetched: int) -> None:
+            bar.total = total or None
+            bar.update(done - bar.n)
+            if deep:
+                rate = fetched / max(time.monotonic() - started, 1e-9)
+                bar.set_postfix_str(f"{fetched:,} NGAS requests, {rate:,.0f}/s", refresh=False)
+
+        yield progress
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -275,16 +324,17 @@ def cmd_demo_archive(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     if args.mous is None:
+        if args.rate or args.with_files:
+            raise InputError("--rate and --with-files describe a synthetic archive; add --mous N")
         built = build_archive(args.directory, DEMO_SPECS)
         what = f"the demo archive ({len(DEMO_SPECS)} MOUSes)"
     else:
-        from restorekit.demo.synthetic import synthetic_specs
+        from restorekit.demo.synthetic import parse_rates, synthetic_specs
 
         if args.mous < 1:
             raise InputError(f"--mous {args.mous} must be at least 1")
-        built = build_archive(
-            args.directory, synthetic_specs(args.mous, args.seed), with_files=args.with_files
-        )
+        specs = synthetic_specs(args.mous, args.seed, parse_rates(args.rate))
+        built = build_archive(args.directory, specs, files=args.with_files or "none")
         what = f"a synthetic archive of {args.mous:,} MOUSes (seed {args.seed})"
     print(f"built {what} in {time.perf_counter() - started:.1f} s")
     print(f"archive: {built.database}\nNGAS store: {built.ngas}\nuse it with --db {built.url}")

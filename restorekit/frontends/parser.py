@@ -311,7 +311,16 @@ def _survey_command(sub) -> None:
     )
     _ngas_option(p)
     p.add_argument(
-        "--jobs", type=int, default=8, metavar="N", help="concurrent NGAS reads with --deep (8)"
+        "--jobs",
+        type=int,
+        default=16,
+        metavar="N",
+        help="NGAS requests in flight with --deep (16: a remote NGAS mostly waits)",
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        help="show a progress bar with the rate on stderr (default: when stderr is a terminal)",
     )
     p.add_argument("--out", metavar="FILE.csv", help="write the per-MOUS table as CSV")
     p.add_argument(
@@ -375,8 +384,18 @@ def _demo_archive_command(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic archive (0)")
     p.add_argument(
         "--with-files",
-        action="store_true",
-        help="also write the NGAS files of a synthetic archive (slow for large N)",
+        nargs="?",
+        const="documents",
+        choices=["documents", "all"],
+        help="also write a synthetic archive's NGAS files: the manifests and scripts a deep "
+        "survey reads (documents, the default), or every product (all: slow for large N)",
+    )
+    p.add_argument(
+        "--rate",
+        action="append",
+        metavar="NAME=P",
+        help="change how often a synthetic shape occurs, e.g. --rate fixes=0.2 (repeatable; "
+        "an unknown NAME lists them all)",
     )
     p.set_defaults(handler=cmd_demo_archive)
 
@@ -390,6 +409,13 @@ def _ngas_serve_command(sub) -> None:
     )
     p.add_argument("directory", metavar="DIR", nargs="?")
     p.add_argument("--port", type=int, default=7777)
+    p.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="wait this long before each answer, as a distant NGAS would (benchmarks)",
+    )
     p.add_argument("--cut-after", type=int, metavar="BYTES", help=argparse.SUPPRESS)
     p.add_argument("--cut-transfers", type=int, default=0, help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_ngas_serve)

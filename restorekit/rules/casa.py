@@ -112,6 +112,7 @@ def bundled_pipeline(casa: str | None) -> str | None:
     return releases.pop() if len(releases) == 1 else None
 
 
+@functools.lru_cache(maxsize=512)
 def alma_release_on(month: str) -> CasaRelease | None:
     """The ALMA release in operation in ``month`` (``YYYY-MM``): the latest begun by then."""
     begun = [r for r in release_notes() if r.alma and r.in_operation <= month]

@@ -139,6 +139,12 @@ def for_version(version: str, *, basis: str = "manifest") -> Release | None:
     return Release(version, table[i], basis, _covered(key))
 
 
+def newest() -> Release:
+    """The newest release the table knows (its parameters hold for later builds of its series)."""
+    epoch = _table()[1][-1]
+    return Release(epoch.start, epoch, "newest known", True)
+
+
 def for_date(date: str) -> Release | None:
     """The release in force on ``date`` (``YYYY-MM-DD...``): for deliveries whose manifest
     names no version (those written before August 2018)."""

@@ -189,6 +189,18 @@ def _restore_parameters(delivered: TaskCall | None, call: RestoreCall, add: Add)
     return kept
 
 
+def rejected_by(script: DeliveredScript | None, release: Release) -> list[str]:
+    """Parameters of the delivered restore call that ``release`` would refuse: those its
+    restore task (or the task that took the delivered one's place) does not take; every one
+    when it has no such task."""
+    delivered = script.restore if script else None
+    if delivered is None:
+        return []
+    task = releases.restore_task_for(delivered.task, release)
+    allowed = set(release.parameters(task)) if task else set()
+    return [k for k in delivered.keywords if k not in allowed]
+
+
 def _accepted(
     task: str, given: dict[str, object], call: RestoreCall
 ) -> tuple[dict[str, object], list[str]]:

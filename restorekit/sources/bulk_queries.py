@@ -54,14 +54,15 @@ STREAMED_TABLES = (
 Bounds = tuple[str | None, str | None]
 
 
-def partition_bounds(engine: Engine, parts: int) -> list[Bounds]:
-    """Split the MOUS uids of ASA_SCIENCE into ``parts`` ranges of equal size (one query)."""
+def partition_bounds(engine: Engine, parts: int) -> tuple[list[Bounds], int]:
+    """Split the MOUS uids of ASA_SCIENCE into ``parts`` ranges of equal size (one query);
+    also the number of MOUSes."""
     column = schema.asa_science.c.member_ouss_id
     with translate_errors(engine), engine.connect() as conn:
         mouses = [r[0] for r in conn.execute(sa.select(column).distinct().order_by(column))]
     cuts = [mouses[len(mouses) * k // parts] for k in range(1, parts) if mouses]
     edges = [None, *cuts, None] if len(cuts) == parts - 1 else [None, None]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    return list(zip(edges[:-1], edges[1:], strict=True)), len(mouses)
 
 
 def within_bounds(column: sa.Column, bounds: Bounds) -> list:

@@ -110,11 +110,15 @@ def parse_manifest(text: str | bytes, *, name: str = "the manifest") -> Manifest
     if ous is None:
         raise DocumentError(f"{name} has no <ous> element")
 
-    def attr(tag: str) -> str | None:
-        node = next((c for c in ous if local(c.tag) == tag), None)
-        return node.get("name") if node is not None else None
-
-    sessions = [_session(node) for node in ous if local(node.tag) == "session"]
+    first: dict[str, str | None] = {}
+    sessions = []
+    for node in ous:
+        tag = local(node.tag)
+        if tag == "session":
+            sessions.append(_session(node))
+        elif tag not in first:
+            first[tag] = node.get("name")
+    attr = first.get
     return Manifest(
         ous=ous.get("name"),
         casa_version=attr("casaversion"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -56,6 +57,10 @@ class NgasStore(Protocol):
         ...
 
 
+_NOT_PLAIN = re.compile(r"[/\\\x00-\x1f]")
+"""A separator, NUL or other control character."""
+
+
 def check_file_id(file_id: object) -> str:
     """Return ``file_id`` if it is a plain file name, else raise.
 
@@ -69,8 +74,7 @@ def check_file_id(file_id: object) -> str:
         or not file_id
         or file_id in (".", "..")
         or file_id.startswith(".")
-        or any(c in file_id for c in "/\\\0")
-        or any(ord(c) < 32 for c in file_id)
+        or _NOT_PLAIN.search(file_id)
         or len(file_id.encode()) > 255
     ):
         raise InputError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from restorekit.errors import DocumentError
@@ -120,6 +121,9 @@ class DeliveredScript:
         return 5 if modules else None
 
 
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
 def parse_script(text: str, *, name: str = "the script") -> DeliveredScript:
     """Read a delivered restore script or pipescript.
 
@@ -132,12 +136,14 @@ def parse_script(text: str, *, name: str = "the script") -> DeliveredScript:
         tree = ast.parse(text, filename=name)
     except SyntaxError as exc:
         raise DocumentError(f"{name} is not valid Python ({exc.msg}, line {exc.lineno})") from None
-    marked = {i for i, line in enumerate(text.splitlines(), start=1) if FIX_MARK in line}
-    fix_imports = _fix_imports(tree)
+    lines = _LINE_BREAK.split(text)  # as the parser counts lines (not str.splitlines)
+    marked = {i for i, line in enumerate(lines, start=1) if FIX_MARK in line}
+    statements = list(_statements(tree))
+    fix_imports = _fix_imports(statements)
     restore, imports, fixes = None, [], []
-    statements = [n.value for n in ast.walk(tree) if isinstance(n, ast.Expr)]
+    expressions = [n.value for n in statements if isinstance(n, ast.Expr)]
     calls = sorted(
-        (c for c in statements if isinstance(c, ast.Call)), key=lambda c: (c.lineno, c.col_offset)
+        (c for c in expressions if isinstance(c, ast.Call)), key=lambda c: (c.lineno, c.col_offset)
     )
     for call in calls:
         fn = _name(call.func)
@@ -146,13 +152,26 @@ def parse_script(text: str, *, name: str = "the script") -> DeliveredScript:
         elif fn in IMPORT_TASKS:
             imports.append(_task(call, fn))
         elif fn in FIX_FUNCTIONS or fn in fix_imports or _marked_fix(call, fn, marked):
-            fixes.append(_fix(call, fn or "", text, fix_imports.get(fn or "")))
+            fixes.append(_fix(call, fn or "", lines, fix_imports.get(fn or "")))
     return DeliveredScript(restore, imports, fixes, fix_imports, bool(marked))
 
 
-def _fix_imports(tree: ast.Module) -> dict[str, str]:
+def _statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every statement, however nested (``try``, ``if``, ``def``...), in file order; without
+    visiting expressions, which hold most of a script's nodes (``ast.walk`` would)."""
+    stack: list[ast.AST] = list(reversed(tree.body))
+    while stack:
+        node = stack.pop()
+        yield node
+        for name in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, name, None)
+            if isinstance(children, list):
+                stack.extend(reversed(children))
+
+
+def _fix_imports(statements: list[ast.AST]) -> dict[str, str]:
     out = {}
-    for node in ast.walk(tree):
+    for node in statements:
         if isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 if alias.name in FIX_FUNCTIONS or node.module.endswith("almahelpers"):
@@ -179,6 +198,11 @@ def _value(node: ast.expr) -> object:
     """A literal's value; CASA 5's ``T``/``F`` read as booleans; else ``_NOT_LITERAL``."""
     if isinstance(node, ast.Name) and node.id in ("T", "F"):
         return node.id == "T"
+    # The common shapes first, as literal_eval reads them: a constant, a list of constants.
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.List) and all(isinstance(e, ast.Constant) for e in node.elts):
+        return [e.value for e in node.elts]
     try:
         return ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -210,7 +234,7 @@ def _task(call: ast.Call, task: str) -> TaskCall:
     return TaskCall(task, _strings(vis), _strings(session), keywords, call.lineno, tuple(opaque))
 
 
-def _fix(call: ast.Call, fn: str, text: str, module: str | None) -> FixCall:
+def _fix(call: ast.Call, fn: str, lines: list[str], module: str | None) -> FixCall:
     args = tuple(_value(a) for a in call.args)
     keywords = tuple((kw.arg or "**", _value(kw.value)) for kw in call.keywords)
     literal = (
@@ -219,5 +243,18 @@ def _fix(call: ast.Call, fn: str, text: str, module: str | None) -> FixCall:
         and all(v is not _NOT_LITERAL for v in args)
         and all(k != "**" and v is not _NOT_LITERAL for k, v in keywords)
     )
-    source = ast.get_source_segment(text, call) or fn
+    source = _segment(lines, call) or fn
     return FixCall(fn, args, keywords, call.lineno, " ".join(source.split()), literal, module)
+
+
+def _segment(lines: list[str], node: ast.expr) -> str:
+    """The source of ``node`` (as :func:`ast.get_source_segment`, whose re-splitting of the
+    whole text per call cost most of a survey's script reading); offsets count UTF-8 bytes."""
+    first, last = node.lineno - 1, (node.end_lineno or node.lineno) - 1
+    if node.end_col_offset is None or last >= len(lines):
+        return ""
+    chosen = [line.encode() for line in lines[first : last + 1]]
+    if len(chosen) == 1:
+        return chosen[0][node.col_offset : node.end_col_offset].decode(errors="replace")
+    chosen[0], chosen[-1] = chosen[0][node.col_offset :], chosen[-1][: node.end_col_offset]
+    return b"\n".join(chosen).decode(errors="replace")

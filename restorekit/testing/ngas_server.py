@@ -7,6 +7,7 @@ benchmarks and for serving the demo store; not for production use.
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,6 +18,7 @@ from restorekit.sources.ngas import check_file_id
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default 5 drops connections a concurrent survey opens
 
     def handle_error(self, request, client_address) -> None:
         # A client that hangs up mid-transfer is normal here (interrupted fetches).
@@ -27,7 +29,8 @@ class NgasServer:
     """``with NgasServer(directory) as server: server.url`` serves until the block ends.
 
     ``fail_after`` cuts each of the first ``cut_transfers`` transfers after that many bytes,
-    to exercise resuming.
+    to exercise resuming; ``latency`` (seconds) is waited before each answer, as a distant
+    NGAS makes a client wait.
     """
 
     def __init__(
@@ -38,8 +41,10 @@ class NgasServer:
         ranges: bool = True,
         fail_after: int | None = None,
         cut_transfers: int = 0,
+        latency: float = 0.0,
     ) -> None:
         self.directory = Path(directory)
+        self.latency = latency
         self.ranges = ranges
         self.fail_after = fail_after
         self.cuts_left = cut_transfers
@@ -75,6 +80,8 @@ class NgasServer:
         file_id = urllib.parse.parse_qs(parsed.query).get("file_id", [""])[0]
         with self._lock:
             self.requests.append((file_id, request.headers.get("Range")))
+        if self.latency:
+            time.sleep(self.latency)
         try:
             path = self.directory / check_file_id(file_id)
         except InputError:
