@@ -172,9 +172,17 @@ def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, ta
     store = _CountingStore(deep.store, tally)
     pool = ThreadPoolExecutor(max_workers=deep.jobs)
     pending: collections.deque = collections.deque()
+    cache = deep.cache
     try:
         for ev in evidence:
-            pending.append((ev, pool.submit(read_documents, ev, store, deep.cache)))
+            name = ev.manifest_name
+            if cache is not None and name and cache.has(name, ev.product_sizes.get(name)):
+                # Read here: the cache holds it (and, as a rule, the scripts), and threads
+                # would only contend for the interpreter over parsing.
+                read_documents(ev, store, cache)
+                pending.append((ev, None))
+            else:
+                pending.append((ev, pool.submit(read_documents, ev, store, cache)))
             if len(pending) >= 4 * deep.jobs:
                 yield _planned(pending.popleft(), plan_of, tally)
         while pending:
@@ -185,7 +193,8 @@ def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, ta
 
 def _planned(item, plan_of: PlanOf, tally: Tally):
     ev, reading = item
-    reading.result()
+    if reading is not None:
+        reading.result()
     plan = plan_of(ev)
     tally.mous_done()
     return ev, plan
@@ -276,7 +285,7 @@ def survey(
     *,
     deep: bool = False,
     store: NgasStore | None = None,
-    jobs: int = 16,
+    jobs: int = 32,
     processes: int | None = None,
     casa: Sequence[Install] | None = None,
     cache: str | Path | None = None,
@@ -402,7 +411,7 @@ def survey_of(
     mous_file: str | None = None,
     deep: bool = False,
     ngas: str | None = None,
-    jobs: int = 16,
+    jobs: int = 32,
     casa: Sequence[Install] | None = None,
     cache: str | None = None,
     progress: Progress | None = None,

@@ -99,7 +99,7 @@ def test_survey_options(record, tmp_path):
     calls.clear()
     run("survey", "--deep", "--progress", "--cache", "C")
     (_, kwargs), = calls
-    assert callable(kwargs["progress"]) and kwargs["jobs"] == 16 and kwargs["cache"] == "C"
+    assert callable(kwargs["progress"]) and kwargs["jobs"] == 32 and kwargs["cache"] == "C"
 
 
 def test_run_options(record):

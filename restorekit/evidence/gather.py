@@ -7,6 +7,7 @@ for many MOUSes at once from whole-table reads.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -15,12 +16,24 @@ from sqlalchemy.engine import Engine
 
 from restorekit.errors import DocumentError, NgasError
 from restorekit.sources import queries
-from restorekit.sources.document_cache import DocumentCache
+from restorekit.sources.document_cache import DocumentCache, ParsedForm
 from restorekit.sources.fetch import read_document
-from restorekit.sources.manifest import Manifest, choose_manifest, parse_manifest, product_name
+from restorekit.sources.manifest import (
+    Manifest,
+    choose_manifest,
+    manifest_from_plain,
+    manifest_to_plain,
+    parse_manifest,
+    product_name,
+)
 from restorekit.sources.ngas import NgasStore
 from restorekit.sources.ousstatus import OusStatus, parse_ousstatus
-from restorekit.sources.scripts import DeliveredScript, parse_script
+from restorekit.sources.scripts import (
+    DeliveredScript,
+    parse_script,
+    script_from_plain,
+    script_to_plain,
+)
 
 MISSING = "missing"
 
@@ -185,8 +198,8 @@ def read_documents(ev: Evidence, store: NgasStore, cache: DocumentCache | None =
     name = ev.manifest_name
     if name:
         try:
-            data = read_document(store, name, size=ev.product_sizes.get(name), cache=cache)
-            ev.manifest = parse_manifest(data, name=name)
+            parse = functools.partial(parse_manifest, name=name)
+            ev.manifest = _read_parsed(ev, store, name, cache, _MANIFEST, parse)
         except (NgasError, DocumentError) as exc:
             ev.document_problems[name] = str(exc)
     manifest = ev.manifest
@@ -211,11 +224,29 @@ def _read_script(
     if not name:
         return None
     try:
-        data = read_document(store, name, size=ev.product_sizes.get(name), cache=cache)
-        return parse_script(data.decode(errors="replace"), name=name)
+        return _read_parsed(ev, store, name, cache, _SCRIPT, functools.partial(_script_of, name))
     except (NgasError, DocumentError) as exc:
         ev.document_problems[name] = str(exc)
         return None
+
+
+_MANIFEST = ParsedForm("manifest", ("manifest", "xmlsafe"), manifest_to_plain, manifest_from_plain)
+_SCRIPT = ParsedForm("script", ("scripts",), script_to_plain, script_from_plain)
+
+
+def _script_of(name: str, data: bytes) -> DeliveredScript:
+    return parse_script(data.decode(errors="replace"), name=name)
+
+
+def _read_parsed(ev: Evidence, store, name: str, cache, form: ParsedForm, parse):
+    """``parse`` of the document ``name``, or its reading kept in ``cache``."""
+    size = ev.product_sizes.get(name)
+    if cache is not None and (kept := cache.get_parsed(name, size, form)) is not None:
+        return kept
+    value = parse(read_document(store, name, size=size, cache=cache))
+    if cache is not None:
+        cache.put_parsed(name, size, form, value)
+    return value
 
 
 def _named(products: dict[str, str], suffix: str) -> str | None:

@@ -313,9 +313,9 @@ def _survey_command(sub) -> None:
     p.add_argument(
         "--jobs",
         type=int,
-        default=16,
+        default=32,
         metavar="N",
-        help="NGAS requests in flight with --deep (16: a remote NGAS mostly waits)",
+        help="NGAS requests in flight with --deep (32: a remote NGAS mostly waits)",
     )
     p.add_argument(
         "--progress",

@@ -4,15 +4,47 @@ Each document is stored under its NGAS file id and its archive size (``<file id>
 document the archive records with another size is a new one and is fetched again; one of unknown
 size is never cached (a change could not be seen). Writes are atomic, so an interrupted survey
 leaves only whole documents, and a rerun resumes from them.
+
+Beside each document its reading may be kept (``<file id>.<size>.<form>.json``): what the
+manifest or script reader made of it, so that a rerun reads JSON instead of parsing XML and
+Python again. The form's name carries a digest of the reader's source, so a changed reader
+never sees an old reading; a reading is kept only when it survives JSON exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from restorekit.fsutil import atomic_write
 from restorekit.sources.ngas import check_file_id
+
+
+@dataclass(frozen=True)
+class ParsedForm:
+    """How one reader's results are kept: ``modules`` (of :mod:`restorekit.sources`) hold the
+    reader's code; ``to_plain``/``from_plain`` turn a result into JSON values and back."""
+
+    kind: str
+    modules: tuple[str, ...]
+    to_plain: Callable[[Any], dict]
+    from_plain: Callable[[dict], Any]
+
+    @cached_property
+    def key(self) -> str:
+        digest = hashlib.sha256()
+        for module in self.modules:
+            digest.update(
+                resources.files("restorekit.sources").joinpath(f"{module}.py").read_bytes()
+            )
+        return f"{self.kind}-{digest.hexdigest()[:10]}"
 
 
 class DocumentCache:
@@ -25,9 +57,13 @@ class DocumentCache:
         self.stored = 0
         self._lock = threading.Lock()
 
-    def _path(self, name: str, size: int) -> Path:
+    def _path(self, name: str, size: int, form: ParsedForm | None = None) -> Path:
         check_file_id(name)
-        return self.directory / f"{name}.{size}"
+        return self.directory / (f"{name}.{size}.{form.key}.json" if form else f"{name}.{size}")
+
+    def has(self, name: str, size: int | None) -> bool:
+        """Whether the document is cached at this size (without reading it)."""
+        return size is not None and self._path(name, size).is_file()
 
     def get(self, name: str, size: int | None) -> bytes | None:
         """The document, when cached whole at this size."""
@@ -43,6 +79,29 @@ class DocumentCache:
         with self._lock:
             self.hits += 1
         return data
+
+    def get_parsed(self, name: str, size: int | None, form: ParsedForm) -> Any | None:
+        """The kept reading of the document at this size, if any (counted as a hit)."""
+        if size is None:
+            return None
+        try:
+            value = form.from_plain(json.loads(self._path(name, size, form).read_bytes()))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        with self._lock:
+            self.hits += 1
+        return value
+
+    def put_parsed(self, name: str, size: int | None, form: ParsedForm, value: Any) -> None:
+        if size is None:
+            return
+        text = json.dumps(form.to_plain(value))
+        if form.from_plain(json.loads(text)) != value:
+            return  # tuples, sets or other values JSON cannot hold: parse again next time
+        try:
+            atomic_write(self._path(name, size, form), text)
+        except OSError:
+            return
 
     def put(self, name: str, size: int | None, data: bytes) -> None:
         if size is None or len(data) != size:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,21 @@ class Manifest:
             for a in s.asdms
         ]
         return pd.DataFrame(rows, columns=["asdm", "session", "finalflags", "applycmds"])
+
+
+def manifest_to_plain(manifest: Manifest) -> dict:
+    """The manifest as JSON-ready values (for :func:`manifest_from_plain`)."""
+    return dataclasses.asdict(manifest)
+
+
+def manifest_from_plain(plain: dict) -> Manifest:
+    sessions = [
+        ManifestSession(
+            s["name"], s["caltables"], [ManifestAsdm(**a) for a in s["asdms"]], s["aux_caltables"]
+        )
+        for s in plain["sessions"]
+    ]
+    return Manifest(**{**plain, "sessions": sessions})
 
 
 @functools.lru_cache(maxsize=1024)

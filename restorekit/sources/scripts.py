@@ -10,6 +10,7 @@ called (total-power scripts have no ``hifa_importdata`` line to put the calls af
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,6 +120,31 @@ class DeliveredScript:
         if any(m.startswith(("casarecipes", "casatasks")) for m in modules):
             return 6
         return 5 if modules else None
+
+
+def script_to_plain(script: DeliveredScript) -> dict:
+    """The script's reading as JSON-ready values (for :func:`script_from_plain`)."""
+    return dataclasses.asdict(script)
+
+
+def script_from_plain(plain: dict) -> DeliveredScript:
+    def task(t: dict | None) -> TaskCall | None:
+        return None if t is None else TaskCall(**{**t, "opaque": tuple(t["opaque"])})
+
+    fixes = [
+        FixCall(
+            **{
+                **f,
+                "args": tuple(f["args"]),
+                "keywords": tuple((k, v) for k, v in f["keywords"]),
+            }
+        )
+        for f in plain["fixes"]
+    ]
+    imports = [task(t) for t in plain["imports"]]
+    return DeliveredScript(
+        task(plain["restore"]), imports, fixes, plain["fix_imports"], plain["marked"]
+    )
 
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
