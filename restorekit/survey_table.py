@@ -166,6 +166,55 @@ def fixes_answer(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return answer
 
 
+FIX_GROUPS = {
+    "fix": "fixes",
+    "proposal cycle": "cycle",
+    "CASA and pipeline": "casa_pipeline",
+    "project": "project_code",
+}
+"""How the MOUSes with data fixes can be grouped: label -> column of :func:`fix_mouses`."""
+
+
+def fix_mouses(table: pd.DataFrame) -> pd.DataFrame:
+    """The MOUSes behind :func:`fixes_answer`: those whose delivery calls data fixes, imports
+    one without calling it, or passes restore parameters the newest pipeline rejects."""
+    columns = ["mous", "project_code", "cycle", "casa_pipeline", "fixes", "import_only",
+               "rejected_by_newest"]  # fmt: skip
+    read = table[table["fixes"].notna() & ~table["degraded"].astype(bool)]
+    if read.empty:
+        return pd.DataFrame(columns=columns)
+    import_only = read["FIX_IMPORT_ONLY"] if "FIX_IMPORT_ONLY" in read else False
+    rejected = read["rejected_by_newest"].fillna("")
+    chosen = read[(read["fixes"] != "") | import_only | (rejected != "")]
+    out = chosen.assign(
+        cycle=chosen["project_code"].fillna("").str.slice(0, 6),
+        casa_pipeline=chosen["casa_wanted"].fillna("?") + " / "
+        + chosen["pipeline_wanted"].fillna("?"),
+        import_only=chosen["FIX_IMPORT_ONLY"] if "FIX_IMPORT_ONLY" in chosen else False,
+    )
+    return out[columns].reset_index(drop=True)
+
+
+def fix_group(mouses: pd.DataFrame, by: str, value: str) -> pd.DataFrame:
+    """The rows of :func:`fix_mouses` in one group (``by`` a key of :data:`FIX_GROUPS`);
+    for ``fix``, the MOUSes whose delivery calls that fix."""
+    column = FIX_GROUPS[by]
+    if column == "fixes":
+        return mouses[mouses["fixes"].str.split(",").map(lambda fixes: value in fixes)]
+    return mouses[mouses[column] == value]
+
+
+def fix_group_counts(mouses: pd.DataFrame, by: str) -> list[tuple[str, int]]:
+    """``(group, MOUSes)`` of :func:`fix_mouses` grouped ``by``, largest first."""
+    column = FIX_GROUPS[by]
+    if column == "fixes":
+        values = pd.Series([f for v in mouses["fixes"] for f in v.split(",") if f])
+    else:
+        values = mouses[column]
+    counts = values.value_counts()
+    return sorted(((str(k), int(n)) for k, n in counts.items()), key=lambda kv: (-kv[1], kv[0]))
+
+
 def _fix_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     groups = frame.groupby(keys, dropna=False, sort=True)
     out = groups.agg(

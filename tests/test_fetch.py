@@ -121,3 +121,58 @@ def test_the_loopback_ngas_adds_the_latency_asked_for(tmp_path):
         started = time.perf_counter()
         assert HttpNgas(server.url).read_bytes("a.txt") == b"x" * 10
         assert time.perf_counter() - started >= 0.2
+
+
+def test_requests_share_a_kept_connection_and_survive_its_loss(tmp_path, monkeypatch):
+    import http.server
+    import threading
+
+    from restorekit.sources.fetch import read_document
+    from restorekit.sources.ngas import HttpNgas, NgasError
+    from restorekit.testing.ngas_server import NgasServer
+
+    for n in range(5):
+        (tmp_path / f"d{n}.xml").write_bytes(b"<x/>" * (n + 1))
+    (tmp_path / "big.tgz").write_bytes(b"y" * 300_000)
+    with NgasServer(tmp_path) as server:
+        store = HttpNgas(server.url)
+        for _ in range(3):
+            for n in range(5):
+                assert store.read_bytes(f"d{n}.xml") == b"<x/>" * (n + 1)
+        assert len(server.requests) == 15 and len(server.clients) == 1
+        # A reply left half-read gives its connection up: the next reply is never mixed in.
+        with pytest.raises(NgasError, match="larger than"):
+            read_document(store, "big.tgz", cap=1000)
+        assert store.read_bytes("d0.xml") == b"<x/>"
+        with pytest.raises(NgasError, match="HTTP 404"):
+            store.read_bytes("nothere.xml")
+        assert store.read_bytes("d1.xml") == b"<x/>" * 2
+
+    class Hangs(http.server.BaseHTTPRequestHandler):
+        """HTTP/1.1 without a word of closing, then closes: an NGAS dropping idle
+        connections."""
+
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hangs)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        store = HttpNgas(f"http://127.0.0.1:{httpd.server_address[1]}")
+        assert [store.read_bytes("a") for _ in range(3)] == [b"ok"] * 3
+    finally:
+        httpd.shutdown()
+    # Through a proxy, requests go the urllib way, which honours it.
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    assert not HttpNgas("http://ngas.example:7777")._keep_alive
+    monkeypatch.setenv("no_proxy", "ngas.example")
+    assert HttpNgas("http://ngas.example:7777")._keep_alive

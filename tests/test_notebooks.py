@@ -60,6 +60,9 @@ def test_parameters_are_documented_for_papermill():
         "out_csv",
         "top",
         "settings",
+        "cache",
+        "jobs",
+        "interactive",
     }
 
 
@@ -220,6 +223,24 @@ def test_survey_notebook(tmp_path, demo):
     text = _outputs_text(row.notebook)
     assert "image/png" in text and "DATA_FIXES" in text and "MOUSes per finding" in text
     assert csv.read_text().count("\n") == len(DEMO_SPECS) + 1
+    # The seed's question answers first: the fixes tables, their chart and their MOUSes
+    # come before the findings summary.
+    fixes = text.index("data fixes by fix")
+    assert fixes < text.index("image/png") < text.index("how common is each finding")
+    assert fixes < text.index("the MOUSes behind these counts") < text.index("MOUSes per finding")
+    assert "uid://A001/X12a3/X80e" in text[fixes : text.index("how common is each finding")]
+
+
+def test_survey_notebook_explores_the_fixes_interactively(tmp_path, demo):
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(
+        str(SURVEY),
+        str(out),
+        progress_bar=False,
+        parameters={"deep": True, "interactive": True, "cache": str(tmp_path / "cache")},
+    )
+    assert "application/vnd.jupyter.widget-view+json" in out.read_text()
+    assert any((tmp_path / "cache").iterdir())
 
 
 def test_parameter_files(tmp_path):

@@ -367,3 +367,23 @@ def test_the_newest_pipeline_rejects_the_delivered_pipelinemode(engine, demo):
     rows = survey(engine, deep=True, store=LocalNgas(demo.ngas)).table.set_index("mous")
     assert rows.loc["uid://A001/X15a2/X3d7", "rejected_by_newest"] == "pipelinemode"
     assert rows.loc["uid://A001/X12a3/X80e", "rejected_by_newest"] == ""
+
+
+def test_the_fixes_explorer_lists_each_groups_mouses(engine, demo):
+    from restorekit.frontends.widgets import fixes_explorer
+    from restorekit.survey_table import fix_group_counts, fix_mouses
+
+    table = survey(engine, deep=True, store=LocalNgas(demo.ngas)).table
+    mouses = fix_mouses(table)
+    assert "uid://A001/X12a3/X80e" in set(mouses.mous)  # the seed: fixsyscaltimes
+    assert "uid://A001/X133d/X7a2" in set(mouses[mouses.import_only].mous)
+    assert "uid://A001/X15a2/X3d7" in set(mouses[mouses.rejected_by_newest != ""].mous)
+    assert dict(fix_group_counts(mouses, "fix"))["fixplanets"] == 1
+    box = fixes_explorer(mouses)
+    by, groups = box.children[1].children
+    view = box.children[2]
+    by.value = "fix"
+    groups.value = "fixplanets"
+    assert "X8c4" in view.value and "X80e" not in view.value
+    by.value = "proposal cycle"
+    assert groups.value in {name for name, _ in fix_group_counts(mouses, "proposal cycle")}

@@ -26,9 +26,14 @@ def survey_report(
     out_csv: str | None = None,
     top: int = 20,
     settings: str | None = None,
+    cache: str | None = None,
+    jobs: int = 32,
+    interactive: bool = False,
 ) -> dict:
-    """The survey notebook's body: summary, chart, MOUSes per finding, the CASA versions
-    needed and what the site's installs (from ``settings``) restore; returns the summary."""
+    """The survey notebook's body: the data fixes first (the seed's question: tables, a chart,
+    the MOUSes behind them, and with ``interactive`` an explorer), then how common each finding
+    is, MOUSes per finding, the CASA versions needed and what the site's installs (from
+    ``settings``) restore; returns the summary."""
     from restorekit.archive_survey import survey_of
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
@@ -37,14 +42,21 @@ def survey_report(
     install_error_display()
     catalog = read_catalog(SiteSettings.load(settings))
     result = survey_of(
-        db, schema=schema, mous_file=mous_file, deep=deep, ngas=ngas, casa=catalog.installs
+        db,
+        schema=schema,
+        mous_file=mous_file,
+        deep=deep,
+        ngas=ngas,
+        casa=catalog.installs,
+        cache=cache,
+        jobs=jobs,
     )
     note(
         f"{len(result.table):,} MOUSes of {result.archive} surveyed in "
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )
-    _fixes_section(result.table, deep)
+    _fixes_section(result.table, top, interactive)
     if not deep:
         needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
         note(
@@ -86,9 +98,9 @@ def survey_report(
     return summary
 
 
-def _fixes_section(table: pd.DataFrame, deep: bool) -> None:
+def _fixes_section(table: pd.DataFrame, top: int, interactive: bool) -> None:
     """The seed's question first: how common are the data fixes that need the script route."""
-    from restorekit.survey_table import fixes_answer
+    from restorekit.survey_table import fix_mouses, fixes_answer
 
     answer = fixes_answer(table)
     if not answer:
@@ -103,6 +115,15 @@ def _fixes_section(table: pd.DataFrame, deep: bool) -> None:
     )
     for title, frame in answer.items():
         show(frame, caption=f"data fixes {title}")
+        if title == "by fix":
+            _fixes_chart(answer)
+    mouses = fix_mouses(table)
+    more = f" (first {top} of {len(mouses):,}; all in out_csv)" if len(mouses) > top else ""
+    show(mouses.head(top), caption=f"the MOUSes behind these counts{more}")
+    if interactive and not mouses.empty:
+        from restorekit.frontends.widgets import fixes_explorer
+
+        fixes_explorer(mouses)
 
 
 def _casa_section(table: pd.DataFrame, catalog) -> None:
@@ -123,26 +144,55 @@ def _casa_section(table: pd.DataFrame, catalog) -> None:
         note(problem)
 
 
-def _chart(summary: pd.DataFrame) -> None:
+def _figure(height: float, panels: int = 1):
     # An explicit Agg canvas: the user's kernel keeps its own matplotlib backend.
-    from IPython.display import Image
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(8 if panels == 1 else 11, height))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(1, panels)
+
+
+def _show_figure(fig) -> None:
+    from io import BytesIO
+
+    from IPython.display import Image
+
+    fig.tight_layout()
+    buffer = BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    display_object(Image(data=buffer.getvalue(), format="png"))
+
+
+def _fixes_chart(answer: dict[str, pd.DataFrame]) -> None:
+    """Share of MOUSes needing the script route per proposal cycle, and per CASA/pipeline."""
+    cycles = answer["by cycle"].sort_values("cycle")
+    casa = answer["by CASA and pipeline"].copy()
+    casa["label"] = casa["casa_wanted"].fillna("?") + " / " + casa["pipeline_wanted"].fillna("?")
+    casa = casa.sort_values("share_percent")
+    fig, (left, right) = _figure(0.3 * max(len(cycles), len(casa)) + 1.6, panels=2)
+    left.barh(cycles["cycle"].replace("", "?"), cycles["share_percent"], color="#c0392b")
+    left.set_xlabel("MOUSes with data fixes (%)")
+    left.set_title("by proposal cycle")
+    right.barh(casa["label"], casa["share_percent"], color="#c0392b")
+    right.set_xlabel("MOUSes with data fixes (%)")
+    right.set_title("by the CASA / pipeline that calibrated them")
+    for ax, frame in ((left, cycles), (right, casa)):
+        for y, (n, share) in enumerate(zip(frame["with_fixes"], frame["share_percent"],
+                                            strict=True)):  # fmt: skip
+            ax.annotate(f" {n:,}", (share, y), va="center", fontsize=8)
+    _show_figure(fig)
+
+
+def _chart(summary: pd.DataFrame) -> None:
     found = summary[summary.mouses > 0].sort_values("share_percent")
     if found.empty:
         note("No finding occurs.")
         return
     colours = {"error": "#c0392b", "warning": "#e0a800", "info": "#2f6fb2"}
-    fig = Figure(figsize=(8, 0.35 * len(found) + 1))
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    fig, ax = _figure(0.35 * len(found) + 1)
     ax.barh(found.code, found.share_percent, color=[colours[s] for s in found.severity])
     ax.set_xlabel("share of MOUSes (%)")
     ax.set_title("How common is each finding")
-    fig.tight_layout()
-    from io import BytesIO
-
-    buffer = BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    display_object(Image(data=buffer.getvalue(), format="png"))
+    _show_figure(fig)

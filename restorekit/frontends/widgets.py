@@ -117,3 +117,41 @@ def _prepare_button(record) -> None:
 
     button.on_click(prepare)
     display_object(widgets.VBox([widgets.HBox([button, where]), out]))
+
+
+def fixes_explorer(mouses):
+    """The MOUSes with data fixes (:func:`restorekit.survey_table.fix_mouses`), grouped by
+    fix, proposal cycle, CASA and pipeline, or project: choose a grouping, click a group, see
+    its MOUSes. Returns the widget (also displayed)."""
+    import ipywidgets as widgets
+
+    from restorekit.survey_table import FIX_GROUPS, fix_group, fix_group_counts
+
+    by = widgets.Dropdown(options=list(FIX_GROUPS), description="group by")
+    groups = widgets.Select(rows=8, layout=widgets.Layout(width="28em"))
+    view = widgets.HTML()
+
+    def regroup(_=None) -> None:
+        counts = fix_group_counts(mouses, by.value)
+        groups.options = [
+            (f"{name} ({n:,} MOUS{'es' if n != 1 else ''})", name) for name, n in counts
+        ]
+        groups.value = counts[0][0] if counts else None
+        show_group()
+
+    def show_group(_=None) -> None:
+        if groups.value is None:
+            view.value = '<p class="rk-note"><i>(no MOUSes)</i></p>'
+            return
+        view.value = table_html(fix_group(mouses, by.value, groups.value))
+
+    by.observe(regroup, names="value")
+    groups.observe(show_group, names="value")
+    regroup()
+    title = widgets.HTML(
+        "<b>MOUSes with data fixes</b>: choose a grouping, click a group to list its MOUSes"
+    )
+    box = widgets.VBox([title, widgets.HBox([by, groups]), view])
+    box.add_class("rk-explorer")
+    display_object(box)
+    return box

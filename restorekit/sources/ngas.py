@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +39,8 @@ def seconds_setting(variable: str, default: float) -> float:
     if value <= 0:
         raise ConfigurationError(f"{variable}={text!r} is not a number of seconds above 0")
     return value
+
+
 CHUNK = 1 << 20
 
 
@@ -175,12 +178,83 @@ class HttpNgas:
             h.strip() for h in os.environ.get(ENV_REDIRECTS, "").split(",") if h.strip()
         )
         self._opener = urllib.request.build_opener(_SameHostRedirects(parts.hostname, allowed))
+        self._parts = parts
+        # Connections kept open between requests, one per thread (a survey makes hundreds of
+        # thousands of small requests); not through a proxy, which urllib alone honours.
+        proxied = parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(
+            parts.hostname
+        )
+        self._keep_alive = not proxied
+        self._local = threading.local()
 
     def url(self, file_id: str) -> str:
         query = urllib.parse.urlencode({"file_id": check_file_id(file_id)})
         return f"{self.base_url}/RETRIEVE?{query}"
 
+    def _connection(self) -> tuple[http.client.HTTPConnection, bool]:
+        """This thread's open connection (and whether it served a request before)."""
+        kept = getattr(self._local, "kept", None)
+        if kept is not None and kept[0] == os.getpid():
+            return kept[1], True
+        factory = (
+            http.client.HTTPSConnection
+            if self._parts.scheme == "https"
+            else http.client.HTTPConnection
+        )
+        connection = factory(self._parts.hostname, self._parts.port, timeout=self.timeout)
+        self._local.kept = (os.getpid(), connection)
+        return connection, False
+
+    def _drop_connection(self) -> None:
+        kept = getattr(self._local, "kept", None)
+        self._local.kept = None
+        if kept is not None and kept[0] == os.getpid():
+            kept[1].close()
+
     def _open(self, file_id: str, offset: int = 0):
+        if self._keep_alive:
+            response = self._open_kept(file_id, offset)
+            if response is not None:
+                return response
+        return self._open_urllib(file_id, offset)
+
+    def _open_kept(self, file_id: str, offset: int):
+        """The reply on this thread's kept connection; ``None`` for a redirect, which the
+        urllib path follows (to allowed hosts only)."""
+        path = urllib.parse.urlsplit(self.url(file_id))
+        target = f"{path.path}?{path.query}"
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        for _ in range(2):
+            connection, reused = self._connection()
+            try:
+                connection.request("GET", target, headers=headers)
+                response = connection.getresponse()
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                self._drop_connection()
+                if reused:
+                    continue  # the server closed a connection idle between requests
+                raise TransientNgasError(
+                    f"NGAS at {self.location} cannot be reached ({exc}); check the URL and the "
+                    "network"
+                ) from None
+        if response.status < 300:
+            return _Kept(response, self)
+        response.read()  # the connection stays usable
+        if response.will_close:
+            self._drop_connection()
+        if response.status < 400:
+            return None
+        if response.status == 404:
+            raise NgasError(
+                f"{file_id} is not in NGAS at {self.location} (HTTP 404)",
+                file_id=file_id,
+                url=self.location,
+            )
+        error = TransientNgasError if response.status >= 500 else NgasError
+        raise error(f"NGAS at {self.location} refused {file_id}: HTTP {response.status}")
+
+    def _open_urllib(self, file_id: str, offset: int = 0):
         request = urllib.request.Request(self.url(file_id))
         if offset:
             request.add_header("Range", f"bytes={offset}-")
@@ -237,6 +311,30 @@ class HttpNgas:
                     ) from None
 
         return chunks(), total, partial
+
+
+class _Kept:
+    """A reply on a kept connection: the connection is given up unless the reply is read to
+    its end (a half-read reply would be mistaken for the next one)."""
+
+    def __init__(self, response: http.client.HTTPResponse, store: HttpNgas) -> None:
+        self.response, self.store = response, store
+        self.status, self.headers = response.status, response.headers
+
+    def read1(self, size: int) -> bytes:
+        return self.response.read1(size)
+
+    def close(self) -> None:
+        complete = self.response.isclosed() or self.response.length == 0
+        if not complete or self.response.will_close:
+            self.store._drop_connection()
+        self.response.close()
+
+    def __enter__(self) -> _Kept:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _range_starts_at(content_range: str | None, offset: int) -> bool:

@@ -49,10 +49,14 @@ class NgasServer:
         self.fail_after = fail_after
         self.cuts_left = cut_transfers
         self.requests: list[tuple[str, str | None]] = []
+        self.clients: set[tuple] = set()
+        """The client addresses seen: one per connection."""
         self._lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept open between requests
+
             def log_message(self, *args: object) -> None:
                 pass
 
@@ -80,6 +84,7 @@ class NgasServer:
         file_id = urllib.parse.parse_qs(parsed.query).get("file_id", [""])[0]
         with self._lock:
             self.requests.append((file_id, request.headers.get("Range")))
+            self.clients.add(request.client_address)
         if self.latency:
             time.sleep(self.latency)
         try:
