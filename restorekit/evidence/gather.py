@@ -230,7 +230,9 @@ def _read_script(
         return None
 
 
-_MANIFEST = ParsedForm("manifest", ("manifest", "xmlsafe"), manifest_to_plain, manifest_from_plain)
+_MANIFEST = ParsedForm(
+    "manifest", ("manifest", "xmlsafe"), manifest_to_plain, manifest_from_plain, exact=True
+)
 _SCRIPT = ParsedForm("script", ("scripts",), script_to_plain, script_from_plain)
 
 

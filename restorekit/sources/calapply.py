@@ -6,7 +6,15 @@ import ast
 import os
 
 CALAPPLY_KEYS = (
-    "vis", "field", "intent", "spw", "antenna", "gaintable", "gainfield", "spwmap", "interp",
+    "vis",
+    "field",
+    "intent",
+    "spw",
+    "antenna",
+    "gaintable",
+    "gainfield",
+    "spwmap",
+    "interp",
     "calwt",
 )
 """What the pipeline's ``CalApplication.from_export`` reads from each line (it ``eval``s it)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from restorekit.fsutil import atomic_write
 from restorekit.sources.ngas import check_file_id
 
 
@@ -36,6 +36,8 @@ class ParsedForm:
     modules: tuple[str, ...]
     to_plain: Callable[[Any], dict]
     from_plain: Callable[[dict], Any]
+    exact: bool = False
+    """True when JSON holds every reading exactly (strings only): no round trip is checked."""
 
     @cached_property
     def key(self) -> str:
@@ -96,19 +98,27 @@ class DocumentCache:
         if size is None:
             return
         text = json.dumps(form.to_plain(value))
-        if form.from_plain(json.loads(text)) != value:
+        if not form.exact and form.from_plain(json.loads(text)) != value:
             return  # tuples, sets or other values JSON cannot hold: parse again next time
-        try:
-            atomic_write(self._path(name, size, form), text)
-        except OSError:
-            return
+        self._write(self._path(name, size, form), text.encode())
 
     def put(self, name: str, size: int | None, data: bytes) -> None:
         if size is None or len(data) != size:
             return
+        if self._write(self._path(name, size), data):
+            with self._lock:
+                self.stored += 1
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> bool:
+        """Write beside ``path`` and rename into place (fewer calls than
+        :func:`~restorekit.fsutil.atomic_write`: a survey writes hundreds of thousands)."""
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            atomic_write(self._path(name, size), data)
+            with open(tmp, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
         except OSError:
-            return  # a cache that cannot be written only costs a fetch next time
-        with self._lock:
-            self.stored += 1
+            tmp.unlink(missing_ok=True)
+            return False  # a cache that cannot be written only costs a fetch next time
+        return True

@@ -56,6 +56,9 @@ class NgasServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # connections kept open between requests
+            # Headers and body leave in two writes: without this, a kept connection waits
+            # for the client's delayed ACK (about 40 ms) on every reply.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: object) -> None:
                 pass
