@@ -16,6 +16,7 @@ import collections
 import functools
 import gc
 import multiprocessing
+import operator
 import os
 import resource
 import threading
@@ -343,16 +344,15 @@ def survey(
         if wanted is None and processes > 1:
             forked = _survey_forked(engine, codes, processes, plan_of, reading, tally, progress)
         if forked is not None:
-            tuples, round_trips, worker_peaks, (hits, stored) = forked
-            records = [dict(zip(columns, t, strict=True)) for t in tuples]
+            records, round_trips, worker_peaks, (hits, stored) = forked
         else:
             if reading is not None:
                 reading = _Deep(reading.store, jobs, reading.cache)
             with _reporting(progress, tally):
                 records, round_trips = _survey_here(engine, wanted, codes, reading, plan_of, tally)
             hits, stored = reading.cache_counts() if reading else (0, 0)
-    records.sort(key=lambda r: r["mous"])
-    table = pd.DataFrame(records, columns=columns)
+    records.sort(key=operator.itemgetter(0))  # the mous column
+    table = pd.DataFrame.from_records(records, columns=columns)
     table = table.astype({"ousstatus_sessions": "Int64"})
     seconds = time.perf_counter() - started
     return SurveyResult(
@@ -389,7 +389,7 @@ def _survey_here(
     deep: _Deep | None,
     plan_of: PlanOf,
     tally: Tally,
-) -> tuple[list[dict], int]:
+) -> tuple[list[tuple], int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
         if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
@@ -400,7 +400,8 @@ def _survey_here(
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
-        records = [classify(plan, ev, codes) for ev, plan in _plans(evidence, deep, plan_of, tally)]
+        planned = _plans(evidence, deep, plan_of, tally)
+        records = [tuple(classify(plan, ev, codes).values()) for ev, plan in planned]
     return records, trips.count
 
 
