@@ -234,10 +234,7 @@ class HttpNgas:
                 self._drop_connection()
                 if reused:
                     continue  # the server closed a connection idle between requests
-                raise TransientNgasError(
-                    f"NGAS at {self.location} cannot be reached ({exc}); check the URL and the "
-                    "network"
-                ) from None
+                raise self._unreachable(exc) from None
         if response.status < 300:
             return _Kept(response, self)
         response.read()  # the connection stays usable
@@ -245,14 +242,7 @@ class HttpNgas:
             self._drop_connection()
         if response.status < 400:
             return None
-        if response.status == 404:
-            raise NgasError(
-                f"{file_id} is not in NGAS at {self.location} (HTTP 404)",
-                file_id=file_id,
-                url=self.location,
-            )
-        error = TransientNgasError if response.status >= 500 else NgasError
-        raise error(f"NGAS at {self.location} refused {file_id}: HTTP {response.status}")
+        raise self._refusal(file_id, response.status)
 
     def _open_urllib(self, file_id: str, offset: int = 0):
         request = urllib.request.Request(self.url(file_id))
@@ -261,20 +251,25 @@ class HttpNgas:
         try:
             return self._opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                raise NgasError(
-                    f"{file_id} is not in NGAS at {self.location} (HTTP 404)",
-                    file_id=file_id,
-                    url=self.location,
-                ) from None
-            error = TransientNgasError if exc.code >= 500 else NgasError
-            raise error(f"NGAS at {self.location} refused {file_id}: HTTP {exc.code}") from None
+            raise self._refusal(file_id, exc.code) from None
         except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise TransientNgasError(
-                f"NGAS at {self.location} cannot be reached ({reason}); check the URL and the "
-                "network"
-            ) from None
+            raise self._unreachable(getattr(exc, "reason", exc)) from None
+
+    def _refusal(self, file_id: str, status: int) -> NgasError:
+        """The error for an HTTP error status: 404 says the file is not there, 5xx may pass."""
+        if status == 404:
+            return NgasError(
+                f"{file_id} is not in NGAS at {self.location} (HTTP 404)",
+                file_id=file_id,
+                url=self.location,
+            )
+        error = TransientNgasError if status >= 500 else NgasError
+        return error(f"NGAS at {self.location} refused {file_id}: HTTP {status}")
+
+    def _unreachable(self, reason: object) -> TransientNgasError:
+        return TransientNgasError(
+            f"NGAS at {self.location} cannot be reached ({reason}); check the URL and the network"
+        )
 
     def read_bytes(self, file_id: str) -> bytes:
         chunks, _, _ = self.stream(file_id)
