@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from restorekit.fsutil import atomic_write
 from restorekit.sources.ngas import check_file_id
 
 
@@ -111,14 +111,8 @@ class DocumentCache:
 
     @staticmethod
     def _write(path: Path, data: bytes) -> bool:
-        """Write beside ``path`` and rename into place (fewer calls than
-        :func:`~restorekit.fsutil.atomic_write`: a survey writes hundreds of thousands)."""
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
-            with open(tmp, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
+            atomic_write(path, data)
         except OSError:
-            tmp.unlink(missing_ok=True)
             return False  # a cache that cannot be written only costs a fetch next time
         return True
