@@ -13,6 +13,7 @@ documents (``from_database=False`` in :data:`restorekit.rules.findings.CODES`) a
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import gc
 import multiprocessing
@@ -205,10 +206,14 @@ _FORKED: tuple[Engine, list[str], PlanOf, _Deep | None, Tally] | None = None
 """What forked survey workers inherit (an engine cannot be pickled)."""
 
 
+def _classify(evidence: Iterator[Evidence], codes, plan_of, deep, tally) -> list[tuple]:
+    """One survey row per MOUS, as a tuple in the order of the table's columns."""
+    planned = _plans(evidence, deep, plan_of, tally)
+    return [tuple(classify(plan, ev, codes).values()) for ev, plan in planned]
+
+
 def _classify_part(engine, codes, bounds: Bounds, plan_of, deep, tally) -> list[tuple]:
-    evidence = stream_archive(engine, bounds)
-    return [tuple(classify(plan, ev, codes).values()) for ev, plan in
-            _plans(evidence, deep, plan_of, tally)]  # fmt: skip
+    return _classify(stream_archive(engine, bounds), codes, plan_of, deep, tally)
 
 
 def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float, tuple[int, int]]:
@@ -231,6 +236,9 @@ def _survey_forked(engine, codes, processes: int, plan_of, deep, tally, progress
         return None
     with RoundTrips(engine) as trips:
         (first, *rest), tally.total = partition_bounds(engine, processes)
+    if deep is not None:
+        # --jobs bounds the requests in flight in all, whatever the number of processes.
+        deep = dataclasses.replace(deep, jobs=max(1, deep.jobs // processes))
     _FORKED = (engine, codes, plan_of, deep, tally)
     try:
         context = multiprocessing.get_context("fork")
@@ -335,9 +343,7 @@ def survey(
             from restorekit.sources.ngas import open_store
 
             store = open_store()
-        documents = DocumentCache(cache) if cache is not None else None
-        # --jobs bounds the requests in flight in all, whatever the number of processes.
-        reading = _Deep(store, max(1, jobs // max(1, processes)), documents)
+        reading = _Deep(store, jobs, DocumentCache(cache) if cache is not None else None)
     worker_peaks: list[float] = []
     with _without_cyclic_gc():
         forked = None
@@ -346,8 +352,6 @@ def survey(
         if forked is not None:
             records, round_trips, worker_peaks, (hits, stored) = forked
         else:
-            if reading is not None:
-                reading = _Deep(reading.store, jobs, reading.cache)
             with _reporting(progress, tally):
                 records, round_trips = _survey_here(engine, wanted, codes, reading, plan_of, tally)
             hits, stored = reading.cache_counts() if reading else (0, 0)
@@ -400,8 +404,7 @@ def _survey_here(
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
-        planned = _plans(evidence, deep, plan_of, tally)
-        records = [tuple(classify(plan, ev, codes).values()) for ev, plan in planned]
+        records = _classify(evidence, codes, plan_of, deep, tally)
     return records, trips.count
 
 
