@@ -131,7 +131,7 @@ def fixes_answer(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The seed's question, "how common is this?": MOUSes whose delivery calls data fixes (the
     script route), by fix, by cycle, by the CASA and pipeline that calibrated them, and by
     project; of the MOUSes whose scripts were read (a deep survey), degraded ones apart."""
-    read = table[table["fixes"].notna() & ~table["degraded"].astype(bool)]
+    read = _scripts_read(table)
     if read.empty:
         return {}
     with_fixes = read[read["fixes"] != ""]
@@ -158,8 +158,7 @@ def fixes_answer(table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     answer = {
         "by fix": pd.DataFrame(by_kind, columns=["what", "mouses", "share_percent"]),
     }
-    cycles = read.assign(cycle=read["project_code"].fillna("").str.slice(0, 6))
-    answer["by cycle"] = _fix_counts(cycles, ["cycle"])
+    answer["by cycle"] = _fix_counts(read.assign(cycle=_cycle(read)), ["cycle"])
     answer["by CASA and pipeline"] = _fix_counts(read, ["casa_wanted", "pipeline_wanted"])
     projects = _fix_counts(read, ["project_code"])
     answer["by project"] = projects[projects["with_fixes"] > 0].head(50)
@@ -180,19 +179,33 @@ def fix_mouses(table: pd.DataFrame) -> pd.DataFrame:
     one without calling it, or passes restore parameters the newest pipeline rejects."""
     columns = ["mous", "project_code", "cycle", "casa_pipeline", "fixes", "import_only",
                "rejected_by_newest"]  # fmt: skip
-    read = table[table["fixes"].notna() & ~table["degraded"].astype(bool)]
+    read = _scripts_read(table)
     if read.empty:
         return pd.DataFrame(columns=columns)
-    import_only = read["FIX_IMPORT_ONLY"] if "FIX_IMPORT_ONLY" in read else False
-    rejected = read["rejected_by_newest"].fillna("")
-    chosen = read[(read["fixes"] != "") | import_only | (rejected != "")]
-    out = chosen.assign(
-        cycle=chosen["project_code"].fillna("").str.slice(0, 6),
-        casa_pipeline=chosen["casa_wanted"].fillna("?") + " / "
-        + chosen["pipeline_wanted"].fillna("?"),
-        import_only=chosen["FIX_IMPORT_ONLY"] if "FIX_IMPORT_ONLY" in chosen else False,
+    read = read.assign(
+        import_only=read["FIX_IMPORT_ONLY"] if "FIX_IMPORT_ONLY" in read else False,
+        cycle=_cycle(read),
+        casa_pipeline=casa_pipeline(read),
     )
-    return out[columns].reset_index(drop=True)
+    rejected = read["rejected_by_newest"].fillna("") != ""
+    chosen = read[(read["fixes"] != "") | read["import_only"] | rejected]
+    return chosen[columns].reset_index(drop=True)
+
+
+def casa_pipeline(frame: pd.DataFrame) -> pd.Series:
+    """``CASA / pipeline`` of each row's ``casa_wanted`` and ``pipeline_wanted`` (``?``: not
+    known)."""
+    return frame["casa_wanted"].fillna("?") + " / " + frame["pipeline_wanted"].fillna("?")
+
+
+def _scripts_read(table: pd.DataFrame) -> pd.DataFrame:
+    """The MOUSes whose delivered scripts were read, degraded ones apart."""
+    return table[table["fixes"].notna() & ~table["degraded"].astype(bool)]
+
+
+def _cycle(frame: pd.DataFrame) -> pd.Series:
+    """The proposal cycle of each row, from its project code (``2019.1.00678.S`` -> 2019.1)."""
+    return frame["project_code"].fillna("").str.slice(0, 6)
 
 
 def fix_group(mouses: pd.DataFrame, by: str, value: str) -> pd.DataFrame:

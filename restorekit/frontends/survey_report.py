@@ -167,10 +167,11 @@ def _show_figure(fig) -> None:
 
 def _fixes_chart(answer: dict[str, pd.DataFrame]) -> None:
     """Share of MOUSes needing the script route per proposal cycle, and per CASA/pipeline."""
+    from restorekit.survey_table import casa_pipeline
+
     cycles = answer["by cycle"].sort_values("cycle")
-    casa = answer["by CASA and pipeline"].dropna(subset=["casa_wanted"]).copy()
-    casa["label"] = casa["casa_wanted"].fillna("?") + " / " + casa["pipeline_wanted"].fillna("?")
-    casa = casa.sort_values("share_percent")
+    casa = answer["by CASA and pipeline"].dropna(subset=["casa_wanted"])
+    casa = casa.assign(label=casa_pipeline(casa)).sort_values("share_percent")
     fig, (left, right) = _figure(0.3 * max(len(cycles), len(casa)) + 1.6, panels=2)
     left.barh(cycles["cycle"].replace("", "?"), cycles["share_percent"], color="#c0392b")
     left.set_xlabel("MOUSes with data fixes (%; their number at each bar)")

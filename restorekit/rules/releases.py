@@ -139,6 +139,7 @@ def for_version(version: str, *, basis: str = "manifest") -> Release | None:
     return Release(version, table[i], basis, _covered(key))
 
 
+@functools.cache
 def newest() -> Release:
     """The newest release the table knows (its parameters hold for later builds of its series)."""
     epoch = _table()[1][-1]
