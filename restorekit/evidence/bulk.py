@@ -2,17 +2,18 @@
 
 Rows are tuples in ``alma_schema.sql`` column order, keyed by lower-case table name: what one
 ``SELECT`` per table returns, or what :func:`restorekit.demo.rows.rows_for` makes. They are
-grouped by MOUS in an :class:`ArchiveIndex` (repeated strings interned, so a whole archive fits
-in memory), from which the evidence of each MOUS is assembled exactly as
-:func:`restorekit.evidence.gather.gather` assembles it from the per-MOUS queries; a test
-holds the two paths to the same evidence, so the survey applies the single-MOUS rules unchanged.
+grouped by MOUS in an :class:`ArchiveIndex` (the driver's tuples kept as they come, so that
+grouping costs little more than reading), from which the evidence of each MOUS is assembled
+exactly as :func:`restorekit.evidence.gather.gather` assembles it from the per-MOUS queries; a
+test holds the two paths to the same evidence, so the survey applies the single-MOUS rules
+unchanged.
 """
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -37,11 +38,6 @@ from restorekit.sources.bulk_queries import (
 from restorekit.sources.manifest import choose_manifest
 
 Rows = Mapping[str, Sequence[tuple]]
-_intern = sys.intern
-
-
-def _i(value):
-    return _intern(value) if isinstance(value, str) else value
 
 
 class ArchiveIndex:
@@ -50,7 +46,9 @@ class ArchiveIndex:
     def __init__(self) -> None:
         self.science: dict[str, list[tuple]] = defaultdict(list)
         self.projects: dict[str, tuple] = {}
-        self.products: dict[str, list[tuple]] = defaultdict(list)
+        self.products: dict[str, tuple[dict[str, str], dict[str, int | None]]] = {}
+        """MOUS -> (file id -> class, file id -> size): the Evidence's own dicts, handed over
+        by :meth:`evidence`."""
         self.aqua_ous: dict[str, tuple] = {}
         self.status: dict[str, tuple] = {}
         self.xml: dict[str, str | None] = {}
@@ -82,27 +80,33 @@ class ArchiveIndex:
                 self.projects[r[0]] = (r[1], r[2], r[3])
         elif table == "asa_product_files":
             products, classes = self.products, self._classes
-            for r in rows:
+            for mous, name, file_class, size in rows:
+                mine = products.get(mous)
+                if mine is None:
+                    mine = products[mous] = ({}, {})
                 # one str per class: a driver returns a new one for every row
-                products[r[0]].append((r[1], classes.setdefault(r[2], r[2]), r[3]))
+                mine[0][name] = classes.setdefault(file_class, file_class)
+                mine[1][name] = size
         elif table == "aqua_ous":
             for r in rows:
                 self.aqua_ous[r[0]] = (r[1], r[2])
         elif table == "obs_unit_set_status":
+            # (part id, state, parent, project status, obs project) by OUS status uid
+            status, xml = self.status, self.xml
             for r in rows:
-                uid = _intern(r[0])
-                self.status[uid] = (r[1], _i(r[2]), _i(r[3]), _i(r[4]), _i(r[5]))
+                status[r[0]] = r[1:6]
                 if keep_xml and len(r) > 6:
-                    self.xml[uid] = r[6]
+                    xml[r[0]] = r[6]
         elif table == "sched_block_status":
+            by_sb, by_parent = self.sbs_by_sb, self.sbs_by_parent
             for r in rows:
-                row = (r[0], _i(r[1]), _i(r[2]), _i(r[3]))
-                self.sbs_by_sb[row[1]].append(row)
-                self.sbs_by_parent[row[3]].append(row)
+                by_sb[r[1]].append(r)
+                by_parent[r[3]].append(r)
         elif table == "aqua_execblock":
-            execblocks, eb_by_sb = self.execblocks, self.eb_by_sb
+            rows = rows if isinstance(rows, list) else list(rows)
+            self.execblocks.update(zip(map(itemgetter(0), rows), rows, strict=True))
+            eb_by_sb = self.eb_by_sb
             for r in rows:
-                execblocks[r[0]] = r
                 eb_by_sb[r[1]].append(r)
         else:
             raise ValueError(f"not a table of the contract: {table!r}")
@@ -112,7 +116,10 @@ class ArchiveIndex:
         return sorted(self.science)
 
     def evidence(self, mous: str, xml: str | None = None) -> Evidence:
-        """The evidence of ``mous``; ``xml`` is its OUSStatus document (``None``: NULL)."""
+        """The evidence of ``mous``; ``xml`` is its OUSStatus document (``None``: NULL).
+
+        Once per MOUS: its product dicts are handed to the evidence, not copied.
+        """
         ev = Evidence(mous=mous)
         mine = self.science.get(mous, ())
         ev.science_ebs = sorted({r[0] for r in mine})
@@ -140,9 +147,8 @@ class ArchiveIndex:
             qa0[r[0]] = r[2]
             start[r[0]] = r[3]
             eb_sb[r[0]] = r[1]
-        for name, file_class, size in self.products.get(mous, ()):
-            ev.products[name] = file_class
-            ev.product_sizes[name] = size
+        if (products := self.products.pop(mous, None)) is not None:
+            ev.products, ev.product_sizes = products
         project_uids = sorted({r[1] for r in mine})
         if project_uids and project_uids[0] in self.projects:
             code, title, pi = self.projects[project_uids[0]]
