@@ -10,11 +10,31 @@ from restorekit.rules.findings import Finding
 from restorekit.sources.manifest import product_name, session_number
 from restorekit.uids import uid_of_name
 
-_CALTABLES = re.compile(r"\.(session_\d+|default)\.caltables\.tgz$")
 _EB_PRODUCT = re.compile(
-    r"^(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
-    r"\.ms\.(calapply\.txt|flagversions\.tgz)$"
+    r"(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
+    r"\.ms\.(calapply\.txt|flagversions\.tgz)"
 )
+_CALTABLES = ".caltables.tgz"
+_SUFFIXES = (".ms.calapply.txt", ".ms.flagversions.tgz", _CALTABLES)
+
+
+_EB_KINDS = ("calapply.txt", "flagversions.tgz")
+
+
+def _caltables_session(name: str) -> str | None:
+    """``session_2`` of ``*.session_2.caltables.tgz``, ``default`` of
+    ``*.default.caltables.tgz``; else ``None``."""
+    stem = name[: -len(_CALTABLES)]
+    dot = stem.rfind(".")
+    session = stem[dot + 1 :]
+    if dot < 0 or not (session == "default" or session_number(session) is not None):
+        return None
+    return session
+
+
+def _session_order(name: str) -> tuple[bool, int]:
+    number = session_number(name)
+    return number is None, number or 0
 
 
 def calibrated_from_manifest(
@@ -48,25 +68,25 @@ def calibrated_from_products(
     """The same, inferred from product file names when no manifest could be read."""
     found: set[str] = set()
     kinds: dict[str, set[str]] = {}
-    for name in ev.products:
-        # Cheap suffix tests first: the survey runs this over every product of the archive.
-        if name.endswith("caltables.tgz"):
-            if m := _CALTABLES.search(name):
-                found.add(m.group(1))
-        elif name.endswith(("calapply.txt", "flagversions.tgz")):
-            if m := _EB_PRODUCT.match(name):
-                kinds.setdefault(m.group(1), set()).add(m.group(2))
-    sessions = sorted(found, key=lambda s: (session_number(s) is None, session_number(s) or 0))
+    # The survey runs this over every product of the archive: a suffix test in a
+    # comprehension, then one match per candidate.
+    candidates = [name for name in ev.products if name.endswith(_SUFFIXES)]
+    for name in candidates:
+        if name.endswith(_CALTABLES):
+            if session := _caltables_session(name):
+                found.add(session)
+        elif m := _EB_PRODUCT.fullmatch(name):
+            kinds.setdefault(m[1], set()).add(m[2])
+    sessions = sorted(found, key=_session_order)
     ordinals = {eb: session_of.get(uid_of_name(eb)) for eb in kinds}
     out = []
     for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
         ordinal = ordinals[eb]
         guess = f"session_{ordinal}" if ordinal else None
-        if guess not in sessions:
+        if guess not in found:
             guess = sessions[0] if len(sessions) == 1 else None
-        missing = [
-            f"{eb}.ms.{k}" for k in ("calapply.txt", "flagversions.tgz") if k not in kinds[eb]
-        ]
+        have = kinds[eb]
+        missing = [] if len(have) == 2 else [f"{eb}.ms.{k}" for k in _EB_KINDS if k not in have]
         out.append((eb, guess, missing))
     if session_of and sessions and all(session_number(s) for s in sessions):
         expected = {f"session_{n}" for n in ordinals.values() if n}

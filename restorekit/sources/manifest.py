@@ -91,7 +91,7 @@ def manifest_from_plain(plain: dict) -> Manifest:
 @functools.lru_cache(maxsize=1024)
 def session_number(name: str | None) -> int | None:
     """``session_4`` -> 4; anything else -> ``None``."""
-    if name and name.startswith("session_") and name[8:].isdigit():
+    if name and name.startswith("session_") and name[8:].isdecimal():
         return int(name[8:])
     return None
 
@@ -112,10 +112,11 @@ def product_name(name: str, products: Mapping[str, object]) -> str | None:
 def choose_manifest(names: Iterable[str]) -> str | None:
     """The manifest a restore uses: one matching ``*cal*pipeline_manifest.xml`` if any."""
     # str methods rather than fnmatch: the survey calls this for every MOUS.
-    candidates = sorted(n for n in names if n.endswith(MANIFEST_SUFFIX))
-    preferred = [n for n in candidates if "cal" in n[: -len(MANIFEST_SUFFIX)]]
-    chosen = preferred or candidates
-    return chosen[0] if chosen else None
+    candidates = [n for n in names if n.endswith(MANIFEST_SUFFIX)]
+    if len(candidates) > 1:
+        preferred = [n for n in candidates if "cal" in n[: -len(MANIFEST_SUFFIX)]]
+        return min(preferred or candidates)
+    return candidates[0] if candidates else None
 
 
 def strip_ms(name: str) -> str:
