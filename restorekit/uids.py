@@ -88,8 +88,8 @@ def to_file_form(value: str) -> str:
 
 def uid_of_name(name: str) -> str:
     """A uid named in a file name (``uid___A002_X1_X2``) in archive form; anything else as is."""
-    m = _FILE.fullmatch(name)
-    return f"uid://{m[1]}/{m[2]}/{m[3]}" if m else name
+    # The parts never hold "_", so a name that matches maps by replacing it.
+    return "uid://" + name[6:].replace("_", "/") if _FILE.fullmatch(name) else name
 
 
 def uid_of_vis(vis: str) -> str:

@@ -28,7 +28,7 @@ EB_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class EbRow:
     """One EB as every source sees it, and the verdict."""
 

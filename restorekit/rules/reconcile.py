@@ -75,13 +75,9 @@ class _Context:
         self.findings.append(Finding(code, message, eb))
 
     def row(self, eb: str) -> EbRow:
-        return EbRow(
-            eb=eb,
-            in_asa_science=eb in self.science,
-            ousstatus_session=self.session_of.get(eb),
-            ousstatus_part_id=self.part_of.get(eb),
-            qa0=self.ev.qa0.get(eb),
-        )
+        row = EbRow(eb, eb in self.science, self.session_of.get(eb), self.part_of.get(eb))
+        row.qa0 = self.ev.qa0.get(eb)
+        return row
 
 
 def _calibrated_row(

@@ -13,7 +13,7 @@ import bisect
 import functools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 LEGACY_TASKS = {"hif_restoredata": "hifa_restoredata", "hif_importdata": "hifa_importdata"}
@@ -25,6 +25,7 @@ _TAG = re.compile(r"\s*(\d{4})\.(\d+)\.(\d+)\.(\d+)\b")
 VersionKey = tuple[int, ...]
 
 
+@functools.lru_cache(maxsize=1024)
 def version_key(version: str | None) -> VersionKey | None:
     """A sortable key for a pipeline version as manifests and the table write it.
 
@@ -48,6 +49,12 @@ class Epoch:
     date: str
     source: str
     tasks: dict[str, tuple[str, ...]]
+    accepted: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
+    """``tasks`` as sets, made once: every plan asks what its tasks accept."""
+
+    def __post_init__(self) -> None:
+        accepted = {task: frozenset(names) for task, names in self.tasks.items()}
+        object.__setattr__(self, "accepted", accepted)
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,10 @@ class Release:
 
     def parameters(self, task: str) -> tuple[str, ...]:
         return self.epoch.tasks.get(task, ())
+
+    def accepts(self, task: str) -> frozenset[str]:
+        """The parameters of ``task`` (none when the release lacks it)."""
+        return self.epoch.accepted.get(task, frozenset())
 
     @property
     def casa_generation(self) -> int:

@@ -9,6 +9,7 @@ the release in force when the data were observed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -88,7 +89,7 @@ def target_release(
             )
         return release
     observed = max((t for t in ev.eb_start.values() if t), default=None)
-    release, which = _release_on(observed)
+    release, which = _release_on(observed[:10] if observed else None)
     if manifest is not None and release is not None:
         said = f"names pipeline {version!r}, not a version" if version else "names no version"
         add(
@@ -100,8 +101,9 @@ def target_release(
     return release
 
 
+@functools.lru_cache(maxsize=8192)
 def _release_on(observed: str | None) -> tuple[Release | None, str]:
-    """The ALMA release in operation on the observing date (the pipeline's release notes),
+    """The ALMA release in operation on the observing day (the pipeline's release notes),
     else the newest pipeline published by then."""
     if not observed:
         return None, ""
@@ -197,7 +199,7 @@ def rejected_by(script: DeliveredScript | None, release: Release) -> list[str]:
     if delivered is None:
         return []
     task = releases.restore_task_for(delivered.task, release)
-    allowed = set(release.parameters(task)) if task else set()
+    allowed = release.accepts(task) if task else frozenset()
     return [k for k in delivered.keywords if k not in allowed]
 
 
@@ -206,7 +208,7 @@ def _accepted(
 ) -> tuple[dict[str, object], list[str]]:
     """``given`` less what ``task`` lacks in the target release; ``ocorr_mode`` added when the
     task takes it and the delivery did not say."""
-    allowed = set(call.release.parameters(task)) if call.release else None
+    allowed = call.release.accepts(task) if call.release else None
     if "ocorr_mode" not in given and (allowed is None or "ocorr_mode" in allowed):
         given = {**given, "ocorr_mode": default_ocorr_mode(call.task)}
     if allowed is None:
