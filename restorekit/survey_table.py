@@ -3,7 +3,7 @@ versions the MOUSes need. Pure functions of plans and tables."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -40,10 +40,10 @@ def survey_codes(deep: bool) -> list[str]:
     return [c.name for c in CODES.values() if deep or c.from_database]
 
 
-def classify(plan: RestorePlan, ev: Evidence, codes: Iterable[str]) -> dict:
+def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
     """One survey row: counts and a flag per finding code."""
     found = plan.codes
-    severities = [f.severity for f in plan.findings if f.code in set(codes)]
+    severities = [CODES[code].severity for code in found.intersection(codes)]
     # Without the documents, restore counts are reported only where the products alone tell
     # every calibrated EB's session; otherwise they are left empty, never guessed.
     calibrated = [r for r in plan.ebs if r.manifest_session or r.calapply]

@@ -112,6 +112,8 @@ class Evidence:
     @property
     def script_problems(self) -> dict[str, str]:
         """Delivered scripts (restore script, pipescript) that could not be read: name -> why."""
+        if not self.document_problems:
+            return {}
         return {n: why for n, why in self.document_problems.items() if n.endswith(".py")}
 
     @property
@@ -121,7 +123,7 @@ class Evidence:
 
 
 def read_ousstatus(xml: str | None, mous: str) -> tuple[OusStatus | None, str | None]:
-    if xml is None or not xml.strip():
+    if not xml or xml.isspace():  # not strip(): that copies the whole document
         return None, MISSING
     try:
         return parse_ousstatus(xml, mous=mous), None

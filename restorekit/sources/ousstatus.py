@@ -96,7 +96,7 @@ def parse_ousstatus(text: str | bytes, *, mous: str = "the MOUS") -> OusStatus:
     # One pass over the children, comparing local names: the survey parses every document
     # of the archive, and this is twice as fast as find()/iterfind() path look-ups.
     for child in root:
-        name = local(child.tag)
+        name = _local(child.tag)
         if name == "Session":
             sessions.append(_session(child, len(sessions) + 1))
         elif name in _REFS:
@@ -116,6 +116,17 @@ _REFS = {
     "ObsUnitSetRef": ("obs_project", "entityId"),
     "SBStatusRef": ("sbstatus", "entityId"),
 }
+_LOCAL_NAMES: dict[object, str] = {}
+
+
+def _local(tag: object) -> str:
+    """:func:`local`, remembered: OUSStatus documents use a handful of tags."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = local(tag)
+        if len(_LOCAL_NAMES) < 256:  # a document with endless tag names cannot grow it
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def _stripped(text: str | None) -> str | None:
@@ -126,11 +137,11 @@ def _session(node, ordinal: int) -> Session:
     start = end = sbstatus = None
     ebs: list[str] = []
     for child in node:
-        name = local(child.tag)
+        name = _local(child.tag)
         if name == "ExecBlockRef":
-            ebs.extend(
-                t for ref in child if local(ref.tag) == "ExecBlockId" if (t := _stripped(ref.text))
-            )
+            for ref in child:
+                if _local(ref.tag) == "ExecBlockId" and (eb := _stripped(ref.text)):
+                    ebs.append(eb)
         elif name == "StartTime":
             start = _stripped(child.text)
         elif name == "EndTime":
