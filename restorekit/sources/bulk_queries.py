@@ -61,7 +61,8 @@ def partition_bounds(engine: Engine, parts: int) -> tuple[list[Bounds], int]:
     with translate_errors(engine), engine.connect() as conn:
         # Sorted here: an ORDER BY took twice as long as the DISTINCT itself (SQLite, 100,000
         # MOUSes), and Python's order is the binary order the range conditions compare in.
-        mouses = sorted(r[0] for r in conn.execute(sa.select(column).distinct()))
+        distinct = sa.select(column).distinct()
+        mouses = sorted(r[0] for rows in stream_rows(conn, distinct) for r in rows)
     cuts = [mouses[len(mouses) * k // parts] for k in range(1, parts) if mouses]
     edges = [None, *cuts, None] if len(cuts) == parts - 1 else [None, None]
     return list(zip(edges[:-1], edges[1:], strict=True)), len(mouses)
