@@ -187,8 +187,9 @@ def fast(sizes: list[int], seed: int) -> None:
         "peak MB: highest total resident memory of the survey process and its workers, "
         "sampled every 0.1 s from outside; RSS sum: each process's own peak added up (both "
         "count shared pages in every process: upper bounds)\n"
-        "floor: the same rows read and XML parsed in one process, nothing else (best of "
-        "three below 100,000 MOUSes)"
+        "floor: the same rows read and XML parsed in one process, nothing else; survey and "
+        "floor run in turn, three times each, best of each (this machine's speed varies by "
+        "10-30 % from one minute to the next)"
     )
     print(
         f"{'MOUSes':>9} {'seconds':>8} {'MOUS/s':>8} {'round trips':>11} {'peak MB':>8} "
@@ -196,9 +197,11 @@ def fast(sizes: list[int], seed: int) -> None:
     )
     for n in sizes:
         url = url_of(archive(n, seed))
-        repeats = 3 if n < 100_000 else 1
-        result = min((run("survey", url) for _ in range(repeats)), key=lambda r: r["seconds"])
-        floor = min(run("floor", url)["seconds"] for _ in range(repeats))
+        surveys, floors = [], []
+        for _ in range(3):
+            surveys.append(run("survey", url))
+            floors.append(run("floor", url)["seconds"])
+        result, floor = min(surveys, key=lambda r: r["seconds"]), min(floors)
         print(
             f"{result['mouses']:>9,} {result['seconds']:>8.2f} "
             f"{result['mouses'] / result['seconds']:>8.0f} {result['round_trips']:>11} "
