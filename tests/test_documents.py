@@ -132,3 +132,16 @@ def test_deliverable_names_are_unique():
     for spec in DEMO_MOUS.values():
         names = [d.name for d in deliverables(spec)]
         assert len(names) == len(set(names))
+
+
+def test_decoded_text_is_read_as_itself_whatever_its_declaration_says():
+    # A CLOB arrives as str: its declared encoding no longer describes it. Read as bytes
+    # instead, the declaration is what tells the encoding.
+    doc = (
+        '<?xml version="1.0" encoding="ISO-8859-1"?>'
+        '<ouss:OUSStatus xmlns:ouss="Alma/Scheduling/OUSStatus" xmlns:val="Alma/ValueTypes">'
+        '<ouss:Session entityPartId="X0"><ouss:StartTime>Ünter</ouss:StartTime>'
+        "</ouss:Session></ouss:OUSStatus>"
+    )
+    assert parse_ousstatus(doc).sessions[0].start == "Ünter"
+    assert parse_ousstatus(doc.encode("latin-1")).sessions[0].start == "Ünter"

@@ -11,15 +11,18 @@ from restorekit.errors import DocumentError
 _local = threading.local()
 
 
-def _parser() -> etree.XMLParser:
-    """One parser per thread (lxml parsers must not be shared between threads)."""
-    parser = getattr(_local, "parser", None)
+def _parser(encoding: str | None = None) -> etree.XMLParser:
+    """One parser per thread and encoding (lxml parsers must not be shared between threads)."""
+    name = f"parser_{encoding}"
+    parser = getattr(_local, name, None)
     if parser is None:
-        parser = _local.parser = _new_parser()
+        parser = _new_parser(encoding)
+        setattr(_local, name, parser)
     return parser
 
 
-def _new_parser() -> etree.XMLParser:
+def _new_parser(encoding: str | None = None) -> etree.XMLParser:
+    """``encoding``, when given, overrides what the document's declaration says."""
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -27,6 +30,7 @@ def _new_parser() -> etree.XMLParser:
         dtd_validation=False,
         huge_tree=False,
         remove_comments=True,
+        encoding=encoding,
     )
 
 
@@ -38,13 +42,16 @@ def parse_xml(text: str | bytes, *, what: str) -> etree._Element:
     DocumentError
         One line naming ``what`` and where the document breaks.
     """
-    data = text.encode() if isinstance(text, str) else text
+    # Text is already decoded (a CLOB, a str): its bytes here are UTF-8, whatever encoding the
+    # declaration names. Bytes are decoded as the declaration says.
+    decoded = isinstance(text, str)
+    data = text.encode() if decoded else text
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         # Archive documents never carry a DTD; one that does is refused before parsing, so no
         # entity (external or internal) is ever expanded.
         raise DocumentError(f"{what} declares a DTD or entities; such documents are not read")
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, _parser("utf-8" if decoded else None))
     except etree.XMLSyntaxError as exc:
         raise DocumentError(f"{what} is not well-formed XML ({exc.msg})") from None
     if root is None:
