@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -103,10 +102,9 @@ class ArchiveIndex:
                 by_sb[r[1]].append(r)
                 by_parent[r[3]].append(r)
         elif table == "aqua_execblock":
-            rows = rows if isinstance(rows, list) else list(rows)
-            self.execblocks.update(zip(map(itemgetter(0), rows), rows, strict=True))
-            eb_by_sb = self.eb_by_sb
+            execblocks, eb_by_sb = self.execblocks, self.eb_by_sb
             for r in rows:
+                execblocks[r[0]] = r
                 eb_by_sb[r[1]].append(r)
         else:
             raise ValueError(f"not a table of the contract: {table!r}")
