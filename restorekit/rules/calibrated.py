@@ -14,11 +14,9 @@ _EB_PRODUCT = re.compile(
     r"(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)"
 )
-_CALTABLES = ".caltables.tgz"
-_SUFFIXES = (".ms.calapply.txt", ".ms.flagversions.tgz", _CALTABLES)
-
-
 _EB_KINDS = ("calapply.txt", "flagversions.tgz")
+_CALTABLES = ".caltables.tgz"
+_SUFFIXES = (*(f".ms.{kind}" for kind in _EB_KINDS), _CALTABLES)
 
 
 def _caltables_session(name: str) -> str | None:

@@ -75,9 +75,8 @@ class _Context:
         self.findings.append(Finding(code, message, eb))
 
     def row(self, eb: str) -> EbRow:
-        row = EbRow(eb, eb in self.science, self.session_of.get(eb), self.part_of.get(eb))
-        row.qa0 = self.ev.qa0.get(eb)
-        return row
+        science, session, part = eb in self.science, self.session_of.get(eb), self.part_of.get(eb)
+        return EbRow(eb, science, session, part, qa0=self.ev.qa0.get(eb))
 
 
 def _calibrated_row(

@@ -102,16 +102,16 @@ def target_release(
 
 
 @functools.lru_cache(maxsize=8192)
-def _release_on(observed: str | None) -> tuple[Release | None, str]:
-    """The ALMA release in operation on the observing day (the pipeline's release notes),
+def _release_on(day: str | None) -> tuple[Release | None, str]:
+    """The ALMA release in operation on the observing ``day`` (the pipeline's release notes),
     else the newest pipeline published by then."""
-    if not observed:
+    if not day:
         return None, ""
-    alma = alma_release_on(observed[:7])
+    alma = alma_release_on(day[:7])
     release = releases.for_version(alma.pipeline, basis="observing date") if alma else None
     if alma is not None and release is not None:
         return release, f"the ALMA release in operation, {alma.pipeline} ({alma.describe()}),"
-    return releases.for_date(observed), "the newest release"
+    return releases.for_date(day), "the newest release"
 
 
 def restore_call(
