@@ -42,7 +42,9 @@ _ORACLE_DRIVER_KEYS = ("config_dir", "wallet_location")
 
 def lob_text(value):
     """A text column's value: Oracle returns a CLOB as a LOB to ``read()``, SQLite as ``str``."""
-    return value if type(value) is str else value.read() if hasattr(value, "read") else value
+    if type(value) is str:  # SQLite, and most of the survey's rows: no attribute look-up
+        return value
+    return value.read() if hasattr(value, "read") else value
 
 
 def connect(url: str | None = None, *, schema: str | None = None) -> Engine:
