@@ -16,6 +16,7 @@ import collections
 import dataclasses
 import functools
 import gc
+import itertools
 import multiprocessing
 import operator
 import os
@@ -57,6 +58,9 @@ from restorekit.uids import parse_uid
 __all__ = ["IN_LIST_LIMIT", "SurveyResult", "survey", "survey_of"]
 WHOLE_TABLE_THRESHOLD = 5000
 """Above this many MOUSes, whole tables are read and filtered in memory."""
+FAST_CHUNK = 1000
+"""MOUSes planned together in a fast survey: each rule's code then runs over many MOUSes in
+turn (about a tenth faster than MOUS by MOUS), and progress is counted per chunk."""
 
 
 @dataclass
@@ -167,14 +171,13 @@ def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, ta
     document holds back only its own MOUS; plans are made here, in order.
     """
     if deep is None:
-        done = 0
-        for ev in evidence:
-            yield ev, plan_of(ev)
-            done += 1
-            if done == 100:  # the shared counter takes a lock: not for every MOUS
-                tally.mous_done(done)
-                done = 0
-        tally.mous_done(done)
+        # Planned a chunk at a time (see stream_archive), which also spares the shared
+        # counter's lock for every MOUS.
+        evidence = iter(evidence)
+        while chunk := list(itertools.islice(evidence, FAST_CHUNK)):
+            plans = [plan_of(ev) for ev in chunk]
+            tally.mous_done(len(chunk))
+            yield from zip(chunk, plans, strict=True)
         return
     store = _CountingStore(deep.store, tally)
     pool = ThreadPoolExecutor(max_workers=deep.jobs)
