@@ -64,8 +64,9 @@ def test_the_product_names_are_read_as_their_patterns_define_them(drop):
 
     found = calibrated_from_products(ev, session_of, [])
 
-    assert {eb for eb, _, _ in found} == set(kinds)
-    for eb, guess, missing in found:
+    assert {eb for eb, _, _, _ in found} == set(kinds)
+    for eb, uid, guess, missing in found:
+        assert uid == uid_of_name(eb)
         kinds_lacking = [k for k in ("calapply.txt", "flagversions.tgz") if k not in kinds[eb]]
         assert missing == [f"{eb}.ms.{k}" for k in kinds_lacking]
         ordinal = session_of.get(uid_of_name(eb))

@@ -37,9 +37,9 @@ def _session_order(name: str) -> tuple[bool, int]:
 
 def calibrated_from_manifest(
     ev: Evidence, names: dict[str, str]
-) -> list[tuple[str, str, list[str]]]:
-    """``(eb file name, session name, missing product files)`` from the manifest; ``names``
-    gets manifest name -> archive name for each product the two name differently."""
+) -> list[tuple[str, str, str, list[str]]]:
+    """``(eb file name, eb uid, session name, missing product files)`` from the manifest;
+    ``names`` gets manifest name -> archive name for each product the two name differently."""
 
     def missing(name: str | None) -> bool:
         found = product_name(name, ev.products) if name else None
@@ -56,13 +56,15 @@ def calibrated_from_manifest(
         )
         for asdm in session.asdms:
             lacking = [f for f in (asdm.applycmds, asdm.finalflags) if f and missing(f)]
-            out.append((asdm.name, session.name, caltables_missing + lacking))
+            out.append(
+                (asdm.name, uid_of_name(asdm.name), session.name, caltables_missing + lacking)
+            )
     return out
 
 
 def calibrated_from_products(
     ev: Evidence, session_of: dict[str, int], findings: list[Finding]
-) -> list[tuple[str, str | None, list[str]]]:
+) -> list[tuple[str, str, str | None, list[str]]]:
     """The same, inferred from product file names when no manifest could be read."""
     found: set[str] = set()
     kinds: dict[str, set[str]] = {}
@@ -76,7 +78,8 @@ def calibrated_from_products(
         elif m := _EB_PRODUCT.fullmatch(name):
             kinds.setdefault(m[1], set()).add(m[2])
     sessions = sorted(found, key=_session_order)
-    ordinals = {eb: session_of.get(uid_of_name(eb)) for eb in kinds}
+    uids = {eb: uid_of_name(eb) for eb in kinds}
+    ordinals = {eb: session_of.get(uid) for eb, uid in uids.items()}
     out = []
     for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
         ordinal = ordinals[eb]
@@ -85,7 +88,7 @@ def calibrated_from_products(
             guess = sessions[0] if len(sessions) == 1 else None
         have = kinds[eb]
         missing = [] if len(have) == 2 else [f"{eb}.ms.{k}" for k in _EB_KINDS if k not in have]
-        out.append((eb, guess, missing))
+        out.append((eb, uids[eb], guess, missing))
     if session_of and sessions and all(session_number(s) for s in sessions):
         expected = {f"session_{n}" for n in ordinals.values() if n}
         if expected and expected != set(sessions):

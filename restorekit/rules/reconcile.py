@@ -23,7 +23,6 @@ from restorekit.rules.plan import EbRow, RestorePlan
 from restorekit.rules.restorecall import compare_restore_script, restore_call
 from restorekit.rules.structure import check_ousstatus, choose_schedblock, project_refs
 from restorekit.sources.manifest import choose_manifest, product_name, session_number
-from restorekit.uids import uid_of_name
 
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 SESSION_LIMIT = 1000
@@ -80,10 +79,10 @@ class _Context:
 
 
 def _calibrated_row(
-    ctx: _Context, name: str, session: str | None, missing: list[str], known: set[str]
+    ctx: _Context, name: str, eb: str, session: str | None, missing: list[str], known: set[str]
 ) -> EbRow:
-    """The verdict on an EB the manifest (or the product list) says was calibrated."""
-    eb = uid_of_name(name)
+    """The verdict on EB ``eb`` (file name ``name``), which the manifest (or the product list)
+    says was calibrated."""
     row = ctx.row(eb)
     row.manifest_session = session
     row.calapply = product_name(f"{name}.ms.calapply.txt", ctx.ev.products) is not None
@@ -199,7 +198,7 @@ def _schedblock(ctx: _Context) -> SchedBlock | None:
 def _calibrated_ebs(
     ctx: _Context, calibrated: bool, manifest_name: str | None, names: dict[str, str]
 ) -> list:
-    """``(name, session, missing)`` of each calibrated EB: from the manifest when it was read,
+    """``(name, uid, session, missing)`` of each calibrated EB: from the manifest when it was read,
     else inferred from the product names; ``names`` gets the manifest -> archive name map."""
     ev = ctx.ev
     if ev.manifest is not None:
@@ -228,8 +227,8 @@ def _eb_rows(ctx: _Context, calibrated_ebs: list, calibrated: bool) -> dict[str,
     ev = ctx.ev
     known = ctx.science | set(ev.qa0) | set(ctx.session_of)
     rows: dict[str, EbRow] = {}
-    for name, session, missing in calibrated_ebs:
-        row = _calibrated_row(ctx, name, session, missing, known)
+    for name, eb, session, missing in calibrated_ebs:
+        row = _calibrated_row(ctx, name, eb, session, missing, known)
         rows[row.eb] = row
     for eb in _order(known - set(rows), ev.eb_start, ctx.position):
         rows[eb] = _uncalibrated_row(ctx, eb, calibrated)

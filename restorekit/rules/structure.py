@@ -76,7 +76,7 @@ def check_ousstatus(ev: Evidence, findings: list[Finding]) -> None:
 
 
 def _ousstatus_ebs(ev: Evidence, xml, findings: list[Finding]) -> None:
-    in_xml = set(xml.session_of())
+    in_xml = {eb for session in xml.sessions for eb in session.ebs}
     known = set(ev.science_ebs) | set(ev.qa0)
     for eb in ev.science_ebs:
         if eb not in in_xml:
