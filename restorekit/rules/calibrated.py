@@ -11,10 +11,13 @@ from restorekit.sources.manifest import product_name, session_number
 from restorekit.uids import uid_of_name
 
 _EB_PRODUCT = re.compile(
-    r"(?:member\.)?(uid___[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+_[AX][0-9a-fA-F]+)"
+    r"(?:member\.)?(uid___([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+))"
     r"\.ms\.(calapply\.txt|flagversions\.tgz)"
 )
+"""Groups: the EB's uid as the file names it, its three parts, the product kind."""
 _EB_KINDS = ("calapply.txt", "flagversions.tgz")
+_KIND_BITS = {kind: 1 << i for i, kind in enumerate(_EB_KINDS)}
+_ALL_KINDS = (1 << len(_EB_KINDS)) - 1
 _CALTABLES = ".caltables.tgz"
 _SUFFIXES = (*(f".ms.{kind}" for kind in _EB_KINDS), _CALTABLES)
 
@@ -67,18 +70,22 @@ def calibrated_from_products(
 ) -> list[tuple[str, str, str | None, list[str]]]:
     """The same, inferred from product file names when no manifest could be read."""
     found: set[str] = set()
-    kinds: dict[str, set[str]] = {}
+    kinds: dict[str, int] = {}  # EB file name -> bits of the _KIND_BITS found
+    uids: dict[str, str] = {}
     # The survey runs this over every product of the archive: a suffix test in a
-    # comprehension, then one match per candidate.
+    # comprehension, then one match per candidate, which also gives the EB's uid.
     candidates = [name for name in ev.products if name.endswith(_SUFFIXES)]
     for name in candidates:
         if name.endswith(_CALTABLES):
             if session := _caltables_session(name):
                 found.add(session)
         elif m := _EB_PRODUCT.fullmatch(name):
-            kinds.setdefault(m[1], set()).add(m[2])
+            eb = m[1]
+            if eb not in kinds:
+                kinds[eb] = 0
+                uids[eb] = f"uid://{m[2]}/{m[3]}/{m[4]}"
+            kinds[eb] |= _KIND_BITS[m[5]]
     sessions = sorted(found, key=_session_order)
-    uids = {eb: uid_of_name(eb) for eb in kinds}
     ordinals = {eb: session_of.get(uid) for eb, uid in uids.items()}
     out = []
     for eb in sorted(kinds, key=lambda e: (ordinals[e] or 0, e)):
@@ -87,7 +94,11 @@ def calibrated_from_products(
         if guess not in found:
             guess = sessions[0] if len(sessions) == 1 else None
         have = kinds[eb]
-        missing = [] if len(have) == 2 else [f"{eb}.ms.{k}" for k in _EB_KINDS if k not in have]
+        missing = (
+            []
+            if have == _ALL_KINDS
+            else [f"{eb}.ms.{k}" for k in _EB_KINDS if not have & _KIND_BITS[k]]
+        )
         out.append((eb, uids[eb], guess, missing))
     if session_of and sessions and all(session_number(s) for s in sessions):
         expected = {f"session_{n}" for n in ordinals.values() if n}
