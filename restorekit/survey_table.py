@@ -53,7 +53,7 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
         "project_code": plan.project.code,
         "ebs": len(plan.ebs),
         "ousstatus_sessions": len(ev.ousstatus.sessions) if ev.ousstatus else None,
-        "calibrated_ebs": sum(1 for r in plan.ebs if r.manifest_session or r.calapply),
+        "calibrated_ebs": len(calibrated),
         "restore_ebs": sum(len(v) for v in plan.sessions.values()) if counts_known else None,
         "restore_sessions": len(plan.sessions) if counts_known else None,
         "restorable": plan.restorable,
@@ -74,7 +74,7 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
         # Never classified from missing evidence: counted apart (see SurveyResult.degraded).
         row.update(restorable=None, route=None, worst=None)
         found = set()
-    row.update({code: code in found for code in codes})
+    row.update(zip(codes, map(found.__contains__, codes), strict=True))
     return row
 
 

@@ -117,6 +117,11 @@ class Evidence:
         return {n: why for n, why in self.document_problems.items() if n.endswith(".py")}
 
     @property
+    def last_observed(self) -> str | None:
+        """The latest start time of the MOUS's EBs (``YYYY-MM-DD HH:MM:SS``), if any is known."""
+        return max(filter(None, self.eb_start.values()), default=None)
+
+    @property
     def manifest_problem(self) -> str | None:
         """Why the manifest could not be read, if it could not."""
         return self.document_problems.get(self.manifest_name or "")

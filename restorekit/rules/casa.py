@@ -206,7 +206,7 @@ def wanted_versions(
 def wanted_of(ev: Evidence) -> Wanted:
     """The CASA and pipeline that calibrated the delivery (:func:`wanted_versions`)."""
     manifest = ev.manifest
-    observed = max((t for t in ev.eb_start.values() if t), default=None)
+    observed = ev.last_observed
     return wanted_versions(
         manifest.casa_version if manifest else None,
         manifest.pipeline_version if manifest else None,

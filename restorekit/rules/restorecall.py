@@ -88,7 +88,7 @@ def target_release(
                 f"parameters are those of {release.epoch.source}, the nearest known",
             )
         return release
-    observed = max(filter(None, ev.eb_start.values()), default=None)
+    observed = ev.last_observed
     release, which = _release_on(observed[:10] if observed else None)
     if manifest is not None and release is not None:
         said = f"names pipeline {version!r}, not a version" if version else "names no version"
