@@ -118,9 +118,32 @@ class ArchiveIndex:
 
         Once per MOUS: its product dicts are handed to the evidence, not copied.
         """
-        ev = Evidence(mous=mous)
         mine = self.science.get(mous, ())
-        ev.science_ebs = sorted({r[0] for r in mine})
+        science_ebs = sorted({r[0] for r in mine})
+        schedblocks, sb_uids = self._schedblocks(mous, mine)
+        products, sizes = self.products.pop(mous, None) or ({}, {})
+        ousstatus, problem = read_ousstatus(xml, mous)
+        status, sous = self._status(mous)
+        ev = Evidence(
+            mous,
+            science_ebs,
+            schedblocks=schedblocks,
+            products=products,
+            product_sizes=sizes,
+            project=self._project(mine),
+            status=status,
+            aqua_ous=AquaOusRow(*self.aqua_ous[mous]) if mous in self.aqua_ous else AquaOusRow(),
+            sous=sous,
+            ousstatus=ousstatus,
+            ousstatus_problem=problem,
+            manifest_name=choose_manifest(products),
+        )
+        self._add_execblocks(ev, sb_uids)
+        return ev
+
+    def _schedblocks(self, mous: str, mine: Sequence[tuple]) -> tuple[list[SchedBlock], set]:
+        """The MOUS's SchedBlocks (those its EBs name, then those whose SBStatus names it as
+        parent), and the uids of all of them."""
         sb_names = sorted(
             {(r[2], r[3]) for r in mine if r[2] is not None}, key=lambda p: (p[0], p[1] or "")
         )
@@ -135,34 +158,38 @@ class ArchiveIndex:
                 schedblocks.append(SchedBlock(r[1], None, r[0], r[2]))
         if len(schedblocks) > 1:
             schedblocks.sort(key=lambda sb: (sb.uid, sb.status_uid or ""))
-        ev.schedblocks = schedblocks
+        return schedblocks, named.union(r[1] for r in parented)
+
+    def _add_execblocks(self, ev: Evidence, sb_uids: set) -> None:
+        """QA0, start and SchedBlock of the MOUS's EBs and of every EB of its SchedBlocks."""
         execblocks, eb_by_sb = self.execblocks, self.eb_by_sb
         ebs = [execblocks[e] for e in ev.science_ebs if e in execblocks]
-        for sb in named.union(r[1] for r in parented):
+        for sb in sb_uids:
             ebs.extend(eb_by_sb.get(sb, ()))
         qa0, start, eb_sb = ev.qa0, ev.eb_start, ev.eb_schedblock
         for r in ebs:
             qa0[r[0]] = r[2]
             start[r[0]] = r[3]
             eb_sb[r[0]] = r[1]
-        if (products := self.products.pop(mous, None)) is not None:
-            ev.products, ev.product_sizes = products
+
+    def _project(self, mine: Sequence[tuple]) -> ProjectRow:
         project_uids = sorted({r[1] for r in mine})
         if project_uids and project_uids[0] in self.projects:
             code, title, pi = self.projects[project_uids[0]]
-            ev.project = ProjectRow(code, project_uids[0], title, pi)
-        if mous in self.aqua_ous:
-            obs_project, part_id = self.aqua_ous[mous]
-            ev.aqua_ous = AquaOusRow(obs_project, part_id)
+            return ProjectRow(code, project_uids[0], title, pi)
+        return ProjectRow()
+
+    def _status(self, mous: str) -> tuple[StatusRow, str | None]:
+        """The MOUS's OBS_UNIT_SET_STATUS row, and its SOUS (the parent of its GOUS)."""
         s = self.status.get(mous)
-        if s is not None:
-            part_id, state, parent, project_status, obs_project = s
-            ev.status = StatusRow(project_status, parent, obs_project, part_id, state)
-            grand = self.status.get(parent) if parent else None
-            ev.sous = grand[2] if grand else None
-        ev.ousstatus, ev.ousstatus_problem = read_ousstatus(xml, mous)
-        ev.manifest_name = choose_manifest(ev.products)
-        return ev
+        if s is None:
+            return StatusRow(), None
+        part_id, state, parent, project_status, obs_project = s
+        grand = self.status.get(parent) if parent else None
+        return (
+            StatusRow(project_status, parent, obs_project, part_id, state),
+            grand[2] if grand else None,
+        )
 
 
 def iter_evidence(rows: Rows, mouses: Iterable[str] | None = None) -> Iterator[Evidence]:
