@@ -24,7 +24,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +61,9 @@ WHOLE_TABLE_THRESHOLD = 5000
 FAST_CHUNK = 1000
 """MOUSes planned together in a fast survey: each rule's code then runs over many MOUSes in
 turn (about a tenth faster than MOUS by MOUS), and progress is counted per chunk."""
+DEEP_CHUNK = 100
+"""The same in a deep survey, smaller: one that fetches its documents plans a few hundred
+MOUSes a second, and its progress should not move by seconds at a time."""
 
 
 @dataclass
@@ -167,22 +170,21 @@ class _Deep:
 def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, tally: Tally):
     """``(evidence, plan)`` per MOUS, its documents read first when ``deep``.
 
-    Documents are read by ``deep.jobs`` threads over a sliding window of MOUSes, so one slow
-    document holds back only its own MOUS; plans are made here, in order.
+    Plans are made a chunk of MOUSes at a time (see stream_archive), which also spares the
+    shared counter's lock for every MOUS. Documents are read by ``deep.jobs`` threads over a
+    sliding window of MOUSes ahead of the chunk being planned, so one slow document holds back
+    only its own chunk, and the threads keep fetching while a chunk is planned.
     """
     if deep is None:
-        # Planned a chunk at a time (see stream_archive), which also spares the shared
-        # counter's lock for every MOUS.
         evidence = iter(evidence)
         while chunk := list(itertools.islice(evidence, FAST_CHUNK)):
-            plans = [plan_of(ev) for ev in chunk]
-            tally.mous_done(len(chunk))
-            yield from zip(chunk, plans, strict=True)
+            yield from _planned(chunk, plan_of, tally)
         return
     store = _CountingStore(deep.store, tally)
     pool = ThreadPoolExecutor(max_workers=deep.jobs)
     pending: collections.deque = collections.deque()
     cache = deep.cache
+    ahead = 4 * deep.jobs
     try:
         for ev in evidence:
             name = ev.manifest_name
@@ -193,21 +195,28 @@ def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, ta
                 pending.append((ev, None))
             else:
                 pending.append((ev, pool.submit(read_documents, ev, store, cache)))
-            if len(pending) >= 4 * deep.jobs:
-                yield _planned(pending.popleft(), plan_of, tally)
-        while pending:
-            yield _planned(pending.popleft(), plan_of, tally)
+            if len(pending) >= ahead + DEEP_CHUNK:
+                chunk = _read([pending.popleft() for _ in range(DEEP_CHUNK)])
+                yield from _planned(chunk, plan_of, tally)
+        yield from _planned(_read(pending), plan_of, tally)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _planned(item, plan_of: PlanOf, tally: Tally):
-    ev, reading = item
-    if reading is not None:
-        reading.result()
-    plan = plan_of(ev)
-    tally.mous_done()
-    return ev, plan
+def _read(pending: Iterable[tuple[Evidence, Future | None]]) -> list[Evidence]:
+    """The evidence of ``pending`` once the reading of its documents has ended."""
+    chunk = []
+    for ev, reading in pending:
+        if reading is not None:
+            reading.result()
+        chunk.append(ev)
+    return chunk
+
+
+def _planned(chunk: list[Evidence], plan_of: PlanOf, tally: Tally):
+    plans = [plan_of(ev) for ev in chunk]
+    tally.mous_done(len(chunk))
+    return zip(chunk, plans, strict=True)
 
 
 _FORKED: tuple[Engine, list[str], PlanOf, _Deep | None, Tally] | None = None
