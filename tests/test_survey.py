@@ -1,5 +1,7 @@
 import pandas as pd
+import pytest
 
+from restorekit import archive_survey
 from restorekit.archive_survey import IN_LIST_LIMIT, survey
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
@@ -79,6 +81,17 @@ def test_parallel_and_serial_agree(tmp_path):
     serial, parallel = survey(engine, processes=1), survey(engine, processes=2)
     assert serial.table.equals(parallel.table)
     assert serial.summary.equals(parallel.summary)
+
+
+@pytest.mark.parametrize("chunk", [1, 7])
+def test_planning_a_chunk_at_a_time_changes_no_row(tmp_path, engine, demo, monkeypatch, chunk):
+    synthetic = connect(build_archive(tmp_path / "a", synthetic_specs(120, 5), files="none").url)
+    fast = survey(synthetic, processes=1)
+    deep = survey(engine, deep=True, store=LocalNgas(demo.ngas), jobs=2)
+    monkeypatch.setattr(archive_survey, "FAST_CHUNK", chunk)
+    monkeypatch.setattr(archive_survey, "DEEP_CHUNK", chunk)
+    assert survey(synthetic, processes=1).table.equals(fast.table)
+    assert survey(engine, deep=True, store=LocalNgas(demo.ngas), jobs=2).table.equals(deep.table)
 
 
 def test_a_list_of_mouses_uses_chunked_in_lists(tmp_path):
