@@ -10,8 +10,8 @@ on loopback with ``--latency`` ms added to each request: a cold run (empty docum
 warm rerun (the cache filled) and the fast survey of the same archive, side by side, with
 documents per second, NGAS requests, cache hits and peak memory.
 
-    .venv/bin/python benchmarks/survey.py [--sizes 1000 10000 100000] [--deep-size 100000]
-        [--latency 20] [--jobs 32] [--seed 1]
+    .venv/bin/python benchmarks/survey.py [--sizes 1000 10000 100000] [--rounds 5]
+        [--deep-size 100000] [--latency 20] [--jobs 32] [--seed 1]
 
 Archives are built once into ``$RESTOREKIT_CACHE/bench`` (or ~/.cache/restorekit/bench) and
 reused. Each survey runs in a fresh process so that peak memory is its own.
@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -182,31 +183,33 @@ def ngas_serve(directory: Path, latency: float):
         server.wait(timeout=30)
 
 
-def fast(sizes: list[int], seed: int) -> None:
+def fast(sizes: list[int], seed: int, rounds: int) -> None:
     print(
         "peak MB: highest total resident memory of the survey process and its workers, "
         "sampled every 0.1 s from outside; RSS sum: each process's own peak added up (both "
         "count shared pages in every process: upper bounds)\n"
-        "floor: the same rows read and XML parsed in one process, nothing else; survey and "
-        "floor run in turn, three times each, best of each (this machine's speed varies by "
-        "10-30 % from one minute to the next)"
+        f"floor: the same rows read and XML parsed in one process, nothing else; survey and "
+        f"floor run in turn, {rounds} rounds (this machine's speed varies by 10-30 % from one "
+        "minute to the next); seconds and floor s: best of each; x floor: best over best, and "
+        "in brackets the median of each round's own ratio (survey and floor a minute apart)"
     )
     print(
         f"{'MOUSes':>9} {'seconds':>8} {'MOUS/s':>8} {'round trips':>11} {'peak MB':>8} "
-        f"{'RSS sum':>8} {'floor s':>8} {'x floor':>8}"
+        f"{'RSS sum':>8} {'floor s':>8} {'x floor':>14}"
     )
     for n in sizes:
         url = url_of(archive(n, seed))
         surveys, floors = [], []
-        for _ in range(3):
+        for _ in range(rounds):
             surveys.append(run("survey", url))
             floors.append(run("floor", url)["seconds"])
         result, floor = min(surveys, key=lambda r: r["seconds"]), min(floors)
+        paired = statistics.median(r["seconds"] / f for r, f in zip(surveys, floors, strict=True))
         print(
             f"{result['mouses']:>9,} {result['seconds']:>8.2f} "
             f"{result['mouses'] / result['seconds']:>8.0f} {result['round_trips']:>11} "
             f"{result['peak_mb']:>8.0f} {result['rss_sum_mb']:>8.0f} {floor:>8.2f} "
-            f"{result['seconds'] / floor:>8.2f}",
+            f"{result['seconds'] / floor:>6.2f} ({paired:.2f})",
             flush=True,
         )
     print("  targets at 100,000: <= 30 s, <= 2x the floor, <= 2,048 MB")
@@ -261,9 +264,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=20.0, help="ms per NGAS request")
     parser.add_argument("--jobs", type=int, default=32)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=5, help="fast survey and floor, in turn")
     args = parser.parse_args()
     if args.sizes:
-        fast(sorted(args.sizes), args.seed)
+        fast(sorted(args.sizes), args.seed, args.rounds)
     if args.deep_size:
         deep(args.deep_size, args.seed, args.latency, args.jobs)
 
