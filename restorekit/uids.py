@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from restorekit.errors import InputError, InvalidUidError
 
 _PART = r"[AX][0-9a-fA-F]+"
+FILE_FORM = rf"uid___{_PART}_{_PART}_{_PART}"
+"""A UID in file-name form, as a regular expression without groups: for patterns of the file
+names that hold one (their uid then read with :func:`uid_of_name`)."""
 _ARCHIVE = re.compile(rf"uid://({_PART})/({_PART})/({_PART})")
 _FILE = re.compile(rf"uid___({_PART})_({_PART})_({_PART})")
 _MAX_LEN = 64

@@ -8,16 +8,11 @@ import re
 from restorekit.evidence.gather import Evidence
 from restorekit.rules.findings import Finding
 from restorekit.sources.manifest import product_name, session_number
-from restorekit.uids import uid_of_name
+from restorekit.uids import FILE_FORM, uid_of_name
 
-_EB_PRODUCT = re.compile(
-    r"(?:member\.)?(uid___([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+)_([AX][0-9a-fA-F]+))"
-    r"\.ms\.(calapply\.txt|flagversions\.tgz)"
-)
-"""Groups: the EB's uid as the file names it, its three parts, the product kind."""
+_EB_PRODUCT = re.compile(rf"(?:member\.)?({FILE_FORM})\.ms\.(calapply\.txt|flagversions\.tgz)")
+"""Groups: the EB's uid as the file names it, the product kind."""
 _EB_KINDS = ("calapply.txt", "flagversions.tgz")
-_KIND_BITS = {kind: 1 << i for i, kind in enumerate(_EB_KINDS)}
-_ALL_KINDS = (1 << len(_EB_KINDS)) - 1
 _CALTABLES = ".caltables.tgz"
 _SUFFIXES = (*(f".ms.{kind}" for kind in _EB_KINDS), _CALTABLES)
 
@@ -70,10 +65,10 @@ def calibrated_from_products(
 ) -> list[tuple[str, str, str | None, list[str]]]:
     """The same, inferred from product file names when no manifest could be read."""
     found: set[str] = set()
-    kinds: dict[str, int] = {}  # EB file name -> bits of the _KIND_BITS found
+    kinds: dict[str, set[str]] = {}
     uids: dict[str, str] = {}
     # The survey runs this over every product of the archive: a suffix test in a
-    # comprehension, then one match per candidate, which also gives the EB's uid.
+    # comprehension, then one match per candidate; each EB's uid read once.
     candidates = [name for name in ev.products if name.endswith(_SUFFIXES)]
     for name in candidates:
         if name.endswith(_CALTABLES):
@@ -82,9 +77,9 @@ def calibrated_from_products(
         elif m := _EB_PRODUCT.fullmatch(name):
             eb = m[1]
             if eb not in kinds:
-                kinds[eb] = 0
-                uids[eb] = f"uid://{m[2]}/{m[3]}/{m[4]}"
-            kinds[eb] |= _KIND_BITS[m[5]]
+                kinds[eb] = set()
+                uids[eb] = uid_of_name(eb)
+            kinds[eb].add(m[2])
     sessions = sorted(found, key=_session_order)
     ordinals = {eb: session_of.get(uid) for eb, uid in uids.items()}
     out = []
@@ -94,11 +89,7 @@ def calibrated_from_products(
         if guess not in found:
             guess = sessions[0] if len(sessions) == 1 else None
         have = kinds[eb]
-        missing = (
-            []
-            if have == _ALL_KINDS
-            else [f"{eb}.ms.{k}" for k in _EB_KINDS if not have & _KIND_BITS[k]]
-        )
+        missing = [] if len(have) == 2 else [f"{eb}.ms.{k}" for k in _EB_KINDS if k not in have]
         out.append((eb, uids[eb], guess, missing))
     if session_of and sessions and all(session_number(s) for s in sessions):
         expected = {f"session_{n}" for n in ordinals.values() if n}
