@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check restorekit tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 # Restores with the real CASA pipeline; needs RESTOREKIT_PIPELINE_DIR (see the README).

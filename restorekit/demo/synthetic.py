@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from restorekit.errors import InputError
 from restorekit.rules.casa import alma_release_on
 
-from .model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
+from .model import EbSpec, MousSpec, Qa0, SchedBlockSpec, SessionSpec
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def synthetic_specs(n: int, seed: int = 0, rates: Rates | None = None) -> Iterat
             for k in range(rng.choices(range(1, 5), weights=[45, 30, 15, 10])[0]):
                 eb_serial += 1
                 x = r()
-                qa0 = (
+                qa0: Qa0 = (
                     "SemiPass"
                     if x < rates.semipass
                     else ("Fail" if x < rates.semipass + rates.fail else "Pass")

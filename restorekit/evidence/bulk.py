@@ -121,7 +121,7 @@ class ArchiveIndex:
         mine = self.science.get(mous, ())
         science_ebs = sorted({r[0] for r in mine})
         schedblocks, sb_uids = self._schedblocks(mous, mine)
-        products, sizes = self.products.pop(mous, None) or ({}, {})
+        products, sizes = self.products.pop(mous, ({}, {}))
         ousstatus, problem = read_ousstatus(xml, mous)
         status, sous = self._status(mous)
         ev = Evidence(

@@ -261,7 +261,7 @@ def _read_parsed(ev: Evidence, store, name: str, cache, form: ParsedForm, parse)
 def _named(products: dict[str, str], suffix: str) -> str | None:
     names = sorted(n for n in products if n.endswith(suffix))
     preferred = [n for n in names if "cal" in n]
-    return (preferred or names or [None])[0]
+    return next(iter(preferred or names), None)
 
 
 def _none(value: object):

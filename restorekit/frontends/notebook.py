@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -35,6 +36,9 @@ from restorekit.frontends.display import (
 from restorekit.frontends.record_parts import card_html, card_text, provenance_rows
 from restorekit.sources import archive, queries
 from restorekit.sources.archive import mask_url_text
+
+if TYPE_CHECKING:
+    from restorekit.restore.prepare import PreparedRestore
 
 __all__ = ["RESULT_MIME", "RestoreNotebook"]
 
@@ -81,7 +85,7 @@ class RestoreNotebook:
             casa=self.catalog.installs,
         )
         self.inspection = inspection
-        self.prepared = None
+        self.prepared: PreparedRestore | None = None
         self.error: str | None = None
         self.parameters: dict = {
             "mous_uid": mous, "db_url": db, "ngas": ngas, "root_dir": root,
@@ -250,7 +254,7 @@ class RestoreNotebook:
         from restorekit.restore.prepare import prepare_restore
 
         try:
-            self.prepared = prepare_restore(
+            prepared = prepare_restore(
                 self.mous,
                 self.root,
                 engine=self.engine,
@@ -270,10 +274,11 @@ class RestoreNotebook:
             note(f"The area was written but would fail in the pipeline: {exc}")
             self._show_check(exc.report)
             return
-        layout = self.prepared.layout
+        self.prepared = prepared
+        layout = prepared.layout
         note(
             f"Restore area {layout.mous_dir}"
-            f"{' (resumed an earlier run)' if self.prepared.resumed else ''}."
+            f"{' (resumed an earlier run)' if prepared.resumed else ''}."
         )
         reading = read_ppr(layout.ppr.read_bytes())
         show(
@@ -292,10 +297,10 @@ class RestoreNotebook:
         )
         show_code(layout.restore_script.read_text(), language="python")
         show(
-            pd.DataFrame(sorted(self.prepared.rawdata.items()), columns=["EB", "raw data"]),
+            pd.DataFrame(sorted(prepared.rawdata.items()), columns=["EB", "raw data"]),
             caption="raw data",
         )
-        self._show_check(self.prepared.check)
+        self._show_check(prepared.check)
         show_code(layout.tree())
 
     def _show_check(self, report) -> None:
@@ -351,6 +356,7 @@ class RestoreNotebook:
     def result(self) -> dict:
         """The summary ``restorekit run`` reads; also shown as JSON in the record."""
         layout = self.prepared.layout if self.prepared else None
+        check = self.prepared.check if self.prepared else None
         summary = {
             "mous": self.mous,
             "restorable": self.plan.restorable,
@@ -361,11 +367,7 @@ class RestoreNotebook:
             "ppr": str(layout.ppr) if layout else None,
             "restore_area": str(layout.mous_dir) if layout else None,
             "casa": self.plan.casa.to_dict() if self.plan.casa else None,
-            "preflight": (
-                None
-                if self.prepared is None or self.prepared.check is None
-                else "ok" if self.prepared.check.ok else "problems"
-            ),
+            "preflight": None if check is None else "ok" if check.ok else "problems",
             "error": self.error,
         }
         self._update_card()

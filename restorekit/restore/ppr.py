@@ -33,15 +33,14 @@ _NAMESPACES = {
 
 def session_intents(plan: RestorePlan) -> list[tuple[str, str]]:
     """``(SESSION_n, value)`` for n = 1..highest, without a gap; absent numbers are empty."""
-    numbers = {session_number(name): ebs for name, ebs in plan.sessions.items()}
-    if None in numbers or not numbers or max(numbers) > SESSION_LIMIT:  # type: ignore[type-var]
+    numbers = {n: ebs for name, ebs in plan.sessions.items() if (n := session_number(name))}
+    if len(numbers) != len(plan.sessions) or not numbers or max(numbers) > SESSION_LIMIT:
         raise PprCheckError(
             f"the plan of {plan.mous} has sessions {list(plan.sessions)}; a PPR can only name "
             "session_<n> sessions"
         )
     return [
-        (f"SESSION_{n}", SEPARATOR.join(numbers.get(n, [])))
-        for n in range(1, max(numbers) + 1)  # type: ignore[type-var]
+        (f"SESSION_{n}", SEPARATOR.join(numbers.get(n, []))) for n in range(1, max(numbers) + 1)
     ]
 
 
@@ -54,7 +53,7 @@ def ppr_value(value: object) -> str:
     return str(value)
 
 
-def _sub(parent, tag: str, text: str | None = None, **attrib: str):
+def _sub(parent, tag: str, text: str | None = None, **attrib: str | None):
     node = etree.SubElement(parent, tag, {k: v for k, v in attrib.items() if v is not None})
     if text is not None:
         node.text = text
@@ -150,10 +149,10 @@ def _procedure(request, plan: RestorePlan) -> None:
     command = _sub(procedure, "ProcessingCommand")
     _sub(command, "Command", plan.task)
     parameters = _sub(command, "ParameterSet")
-    for keyword, value in plan.restore_parameters.items():
+    for name, setting in plan.restore_parameters.items():
         parameter = _sub(parameters, "Parameter")
-        _sub(parameter, "Keyword", keyword)
-        _sub(parameter, "Value", ppr_value(value))
+        _sub(parameter, "Keyword", name)
+        _sub(parameter, "Value", ppr_value(setting))
 
 
 def _dataset(request, plan: RestorePlan, layout: RestoreLayout) -> None:

@@ -201,5 +201,5 @@ class Finding:
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
-    rows = sorted((f.as_dict() for f in findings), key=lambda r: SEVERITY_ORDER[r["severity"]])
+    rows = [f.as_dict() for f in sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity])]
     return pd.DataFrame(rows, columns=["severity", "code", "message", "eb"])

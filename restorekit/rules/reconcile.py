@@ -19,7 +19,7 @@ from restorekit.rules.casa import (
     wanted_of,
 )
 from restorekit.rules.findings import Finding
-from restorekit.rules.plan import EbRow, RestorePlan
+from restorekit.rules.plan import EbRow, RestorePlan, Route
 from restorekit.rules.restorecall import compare_restore_script, restore_call
 from restorekit.rules.structure import check_ousstatus, choose_schedblock, project_refs
 from restorekit.sources.manifest import choose_manifest, product_name, session_number
@@ -27,8 +27,6 @@ from restorekit.sources.manifest import choose_manifest, product_name, session_n
 EXCLUDING_QA0 = {"SemiPass", "Fail"}
 SESSION_LIMIT = 1000
 """No MOUS has this many sessions: a higher number is a broken document, never a PPR size."""
-
-
 
 
 def _total_power(ev: Evidence) -> bool:
@@ -172,9 +170,9 @@ def _restore_sessions(ctx: _Context, rows: Iterable[EbRow]) -> dict[str, list[st
             sessions.setdefault(r.manifest_session, []).append(r.eb)
     ordered = sorted(sessions.items(), key=lambda kv: (session_number(kv[0]) or 1 << 30, kv[0]))
     sessions = {name: _order(ebs, ctx.ev.eb_start, ctx.position) for name, ebs in ordered}
-    numbers = [session_number(s) for s in sessions]
-    if numbers and all(numbers) and numbers != list(range(1, len(numbers) + 1)):
-        absent = sorted(set(range(1, max(numbers))) - set(numbers))  # type: ignore[arg-type]
+    numbers = [n for n in map(session_number, sessions) if n]
+    if len(numbers) == len(sessions) and numbers != list(range(1, len(numbers) + 1)):
+        absent = sorted(set(range(1, max(numbers))) - set(numbers))
         ctx.add(
             "SESSION_NUMBERS_GAP",
             f"the restored sessions are {', '.join(sessions)}; the PPR carries "
@@ -297,7 +295,7 @@ def reconcile(
     if calibrated and manifest_name and not restored:
         ctx.add("NOTHING_TO_RESTORE", "the MOUS is calibrated, but none of its EBs can be restored")
     restorable = bool(calibrated and manifest_name and restored and not call.blocked)
-    route = None if ev.script_problems else "script" if call.fixes else "ppr"
+    route: Route | None = None if ev.script_problems else "script" if call.fixes else "ppr"
     return RestorePlan(
         mous=ev.mous,
         restorable=restorable,

@@ -10,7 +10,7 @@ the release in force when the data were observed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from restorekit.errors import ConfigurationError
@@ -89,7 +89,9 @@ def target_release(
             )
         return release
     observed = ev.last_observed
-    release, which = _release_on(observed[:10] if observed else None)
+    if observed is None:
+        return None
+    release, which = _release_on(observed[:10])
     if manifest is not None and release is not None:
         said = f"names pipeline {version!r}, not a version" if version else "names no version"
         add(
@@ -102,11 +104,9 @@ def target_release(
 
 
 @functools.lru_cache(maxsize=8192)
-def _release_on(day: str | None) -> tuple[Release | None, str]:
+def _release_on(day: str) -> tuple[Release | None, str]:
     """The ALMA release in operation on the observing ``day`` (the pipeline's release notes),
     else the newest pipeline published by then."""
-    if not day:
-        return None, ""
     alma = alma_release_on(day[:7])
     release = releases.for_version(alma.pipeline, basis="observing date") if alma else None
     if alma is not None and release is not None:
@@ -291,10 +291,8 @@ def compare_restore_script(
     if call is None:
         return
     # Sessions repeat (one per vis): compare (EB, session) pairs, as the pipeline pairs them.
-    delivered = {
-        (uid_of_vis(v), s)
-        for v, s in zip(call.vis, call.session or [None] * len(call.vis), strict=False)
-    }
+    named: Sequence[str | None] = call.session or [None] * len(call.vis)
+    delivered = {(uid_of_vis(v), s) for v, s in zip(call.vis, named, strict=False)}
     for eb, _ in delivered:
         if eb in rows:
             rows[eb].in_restore_script = True
@@ -302,8 +300,10 @@ def compare_restore_script(
     if delivered != planned:
         extra = sorted(f"{eb} ({s})" for eb, s in delivered - planned)
         lacking = sorted(f"{eb} ({s})" for eb, s in planned - delivered)
-        parts = [f"it restores {', '.join(extra)}" if extra else "",
-                 f"it does not restore {', '.join(lacking)}" if lacking else ""]
+        parts = [
+            f"it restores {', '.join(extra)}" if extra else "",
+            f"it does not restore {', '.join(lacking)}" if lacking else "",
+        ]
         findings.append(
             Finding(
                 "RESTORE_SCRIPT_DISAGREES",

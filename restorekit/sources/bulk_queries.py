@@ -84,7 +84,7 @@ def read_tables(engine: Engine, mouses: Sequence[str]) -> dict[str, list[tuple]]
     The number of statements grows only with ``len(mouses) / 1000``.
     """
     t = schema
-    ids = sa.bindparam("ids", expanding=True)
+    ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
     rows: dict[str, list[tuple]] = {name: [] for name in schema.metadata.tables}
     with translate_errors(engine), engine.connect() as conn:
 

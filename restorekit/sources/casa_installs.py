@@ -44,7 +44,7 @@ _ASKED_PIPELINE = re.compile(r"(?<![\d.])(\d{4}\.\d+\.\d+\.\d+|(?<=r)\d{5})(?![\
 _VERSION_FILE = re.compile(r"""^version\s*=\s*['"]([^'"]+)['"]""", re.M)
 
 
-def versions_from_name(name: str) -> tuple[str, str | None, bool] | None:
+def versions_from_name(name: str) -> tuple[str | None, str | None, bool] | None:
     """``(casa, pipeline, with_pipeline)`` from a tarball-style name, or ``None``.
 
     CASA 5 and 4 builds do not name their pipeline: the release notes do, when they pair the

@@ -179,6 +179,7 @@ class HttpNgas:
         )
         self._opener = urllib.request.build_opener(_SameHostRedirects(parts.hostname, allowed))
         self._parts = parts
+        self._host: str = parts.hostname
         # Connections kept open between requests, one per thread (a survey makes hundreds of
         # thousands of small requests); not through a proxy, which urllib alone honours.
         proxied = parts.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(
@@ -201,7 +202,7 @@ class HttpNgas:
             if self._parts.scheme == "https"
             else http.client.HTTPConnection
         )
-        connection = factory(self._parts.hostname, self._parts.port, timeout=self.timeout)
+        connection = factory(self._host, self._parts.port, timeout=self.timeout)
         self._local.kept = (os.getpid(), connection)
         return connection, False
 

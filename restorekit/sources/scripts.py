@@ -134,8 +134,8 @@ def script_to_plain(script: DeliveredScript) -> dict:
 
 
 def script_from_plain(plain: dict) -> DeliveredScript:
-    def task(t: dict | None) -> TaskCall | None:
-        return None if t is None else TaskCall(**{**t, "opaque": tuple(t["opaque"])})
+    def task(t: dict) -> TaskCall:
+        return TaskCall(**{**t, "opaque": tuple(t["opaque"])})
 
     fixes = [
         FixCall(
@@ -148,9 +148,8 @@ def script_from_plain(plain: dict) -> DeliveredScript:
         for f in plain["fixes"]
     ]
     imports = [task(t) for t in plain["imports"]]
-    return DeliveredScript(
-        task(plain["restore"]), imports, fixes, plain["fix_imports"], plain["marked"]
-    )
+    restore = task(plain["restore"]) if plain["restore"] is not None else None
+    return DeliveredScript(restore, imports, fixes, plain["fix_imports"], plain["marked"])
 
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")
@@ -233,8 +232,10 @@ def _value(node: ast.expr) -> object:
     # The common shapes first, as literal_eval reads them: a constant, a list of constants.
     if isinstance(node, ast.Constant):
         return node.value
-    if isinstance(node, ast.List) and all(isinstance(e, ast.Constant) for e in node.elts):
-        return [e.value for e in node.elts]
+    if isinstance(node, ast.List):
+        constants = [e for e in node.elts if isinstance(e, ast.Constant)]
+        if len(constants) == len(node.elts):
+            return [e.value for e in constants]
     try:
         return ast.literal_eval(node)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

@@ -44,14 +44,16 @@ def parse_xml(text: str | bytes, *, what: str) -> etree._Element:
     """
     # Text is already decoded (a CLOB, a str): its bytes here are UTF-8, whatever encoding the
     # declaration names. Bytes are decoded as the declaration says.
-    decoded = isinstance(text, str)
-    data = text.encode() if decoded else text
+    if isinstance(text, str):
+        data, encoding = text.encode(), "utf-8"
+    else:
+        data, encoding = text, None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         # Archive documents never carry a DTD; one that does is refused before parsing, so no
         # entity (external or internal) is ever expanded.
         raise DocumentError(f"{what} declares a DTD or entities; such documents are not read")
     try:
-        root = etree.fromstring(data, _parser("utf-8" if decoded else None))
+        root = etree.fromstring(data, _parser(encoding))
     except etree.XMLSyntaxError as exc:
         raise DocumentError(f"{what} is not well-formed XML ({exc.msg})") from None
     if root is None:

@@ -71,7 +71,7 @@ class NgasServer:
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
+        host, port = self.httpd.socket.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def __enter__(self) -> NgasServer:
