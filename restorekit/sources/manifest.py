@@ -65,17 +65,7 @@ class Manifest:
 def manifest_to_plain(manifest: Manifest) -> dict:
     """The manifest as JSON-ready values (for :func:`manifest_from_plain`); every value is a
     string or ``None``, so JSON holds it exactly."""
-    plain = {f.name: getattr(manifest, f.name) for f in dataclasses.fields(Manifest)}
-    plain["sessions"] = [
-        {
-            "name": s.name,
-            "caltables": s.caltables,
-            "asdms": [vars(a) for a in s.asdms],
-            "aux_caltables": s.aux_caltables,
-        }
-        for s in manifest.sessions
-    ]
-    return plain
+    return dataclasses.asdict(manifest)
 
 
 def manifest_from_plain(plain: dict) -> Manifest:

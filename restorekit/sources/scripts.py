@@ -10,6 +10,7 @@ called (total-power scripts have no ``hifa_importdata`` line to put the calls af
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -124,13 +125,7 @@ class DeliveredScript:
 def script_to_plain(script: DeliveredScript) -> dict:
     """The script's reading as JSON-ready values (for :func:`script_from_plain`); literal
     values JSON cannot hold (tuples, sets, bytes) come back otherwise, which the cache checks."""
-    return {
-        "restore": vars(script.restore) if script.restore else None,
-        "imports": [vars(t) for t in script.imports],
-        "fixes": [vars(f) for f in script.fixes],
-        "fix_imports": script.fix_imports,
-        "marked": script.marked,
-    }
+    return dataclasses.asdict(script)
 
 
 def script_from_plain(plain: dict) -> DeliveredScript:
