@@ -359,3 +359,35 @@ def test_gather_and_bulk_agree_on_every_demo_mous(engine):
             "manifest_name",
         ):
             assert getattr(one, name) == getattr(other, name), (spec.mous, name)
+
+
+def test_nulls_read_as_none_one_mous_at_a_time_as_in_bulk(demo, tmp_path):
+    """An EB without QA0 or start time and a SchedBlock without a name (NULLs in the archive)
+    give the same evidence whether one MOUS is gathered or the archive is read whole; pandas
+    reads a NULL string as NaN, which is true and cannot be compared with a string."""
+    import shutil
+    import sqlite3
+
+    from restorekit.evidence.bulk import stream_archive
+    from restorekit.sources.archive import connect
+
+    semipass = "uid://A002/Xce574d/Xa33e"
+    db = tmp_path / "archive.db"
+    shutil.copy(demo.database, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE aqua_execblock SET qa0status = NULL, starttime = NULL WHERE execblockuid = ?",
+            (semipass,),
+        )
+        conn.execute(
+            "UPDATE asa_science SET schedblock_name = NULL WHERE member_ouss_id = ?", (SEED_MOUS,)
+        )
+    engine = connect(f"sqlite:///{db}")
+    one = gather(engine, SEED_MOUS)
+    whole = next(ev for ev in stream_archive(engine) if ev.mous == SEED_MOUS)
+    for name in ("qa0", "eb_start", "eb_schedblock", "schedblocks"):
+        assert getattr(one, name) == getattr(whole, name), name
+    assert one.qa0[semipass] is None and one.eb_start[semipass] is None
+    assert [sb.name for sb in one.schedblocks] == [None]
+    row = next(r for r in reconcile(one).ebs if r.eb == semipass)
+    assert row.reason == "not calibrated, and QA0 (unknown) does not say why"

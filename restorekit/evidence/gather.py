@@ -152,11 +152,13 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
     ev = Evidence(mous=uid, tables=tables)
     ev.science_ebs = list(tables["execution_blocks"].asdm_uid)
     qa0 = tables["qa0"]
-    ev.qa0 = dict(zip(qa0.execblockuid, qa0.qa0status, strict=True))
-    ev.eb_start = dict(zip(qa0.execblockuid, qa0.starttime, strict=True))
-    ev.eb_schedblock = dict(zip(qa0.execblockuid, qa0.schedblockuid, strict=True))
+    ev.qa0 = dict(zip(qa0.execblockuid, _column(qa0, "qa0status"), strict=True))
+    ev.eb_start = dict(zip(qa0.execblockuid, _column(qa0, "starttime"), strict=True))
+    ev.eb_schedblock = dict(zip(qa0.execblockuid, _column(qa0, "schedblockuid"), strict=True))
     ev.schedblocks = [
-        SchedBlock(r.schedblock_uid, r.schedblock_name, _none(r.sbstatus_uid), _none(r.sb_state))
+        SchedBlock(
+            r.schedblock_uid, _none(r.schedblock_name), _none(r.sbstatus_uid), _none(r.sb_state)
+        )
         for r in tables["schedblocks"].itertuples()
         if isinstance(r.schedblock_uid, str)
     ]
@@ -266,6 +268,12 @@ def _named(products: dict[str, str], suffix: str) -> str | None:
 
 def _none(value: object):
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _column(frame: pd.DataFrame, name: str) -> list:
+    """A column's values with NULLs as ``None`` (pandas reads a NULL string as NaN, which is
+    true, and neither compares nor sorts with strings)."""
+    return [_none(v) for v in frame[name]]
 
 
 def _first(frame: pd.DataFrame, row_type: type[_Row], **columns: str) -> _Row:
