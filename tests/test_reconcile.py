@@ -362,9 +362,10 @@ def test_gather_and_bulk_agree_on_every_demo_mous(engine):
 
 
 def test_nulls_read_as_none_one_mous_at_a_time_as_in_bulk(demo, tmp_path):
-    """An EB without QA0 or start time and a SchedBlock without a name (NULLs in the archive)
-    give the same evidence whether one MOUS is gathered or the archive is read whole; pandas
-    reads a NULL string as NaN, which is true and cannot be compared with a string."""
+    """An EB without QA0 or start time, a SchedBlock without a name, products without a size
+    (NULLs in the archive) give the same evidence whether one MOUS is gathered or the archive
+    is read whole; pandas reads a NULL string as NaN, which is true and cannot be compared with
+    a string, and the sizes beside a NULL one as floats."""
     import shutil
     import sqlite3
 
@@ -382,11 +383,18 @@ def test_nulls_read_as_none_one_mous_at_a_time_as_in_bulk(demo, tmp_path):
         conn.execute(
             "UPDATE asa_science SET schedblock_name = NULL WHERE member_ouss_id = ?", (SEED_MOUS,)
         )
+        conn.execute(
+            "UPDATE asa_product_files SET stored_size = NULL WHERE asa_mous_uid = ? "
+            "AND ngas_file_id LIKE '%.tgz'",
+            (SEED_MOUS,),
+        )
     engine = connect(f"sqlite:///{db}")
     one = gather(engine, SEED_MOUS)
     whole = next(ev for ev in stream_archive(engine) if ev.mous == SEED_MOUS)
-    for name in ("qa0", "eb_start", "eb_schedblock", "schedblocks"):
+    for name in ("qa0", "eb_start", "eb_schedblock", "schedblocks", "product_sizes"):
         assert getattr(one, name) == getattr(whole, name), name
+    sizes = one.product_sizes.values()
+    assert None in sizes and {type(s) for s in sizes if s is not None} == {int}
     assert one.qa0[semipass] is None and one.eb_start[semipass] is None
     assert [sb.name for sb in one.schedblocks] == [None]
     row = next(r for r in reconcile(one).ebs if r.eb == semipass)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy.engine import Engine
@@ -165,7 +165,7 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
     products = tables["product_files"]
     ev.products = dict(zip(products.ngas_file_id, products.file_class, strict=True))
     ev.product_sizes = {
-        n: _none(s) for n, s in zip(products.ngas_file_id, products.stored_size, strict=True)
+        n: _size(s) for n, s in zip(products.ngas_file_id, products.stored_size, strict=True)
     }
     ev.project = _first(
         tables["project"],
@@ -268,6 +268,11 @@ def _named(products: dict[str, str], suffix: str) -> str | None:
 
 def _none(value: object):
     return None if value is None or (isinstance(value, float) and pd.isna(value)) else value
+
+
+def _size(value: Any) -> int | None:
+    """A STORED_SIZE as an int: pandas reads an integer column that holds a NULL as floats."""
+    return None if _none(value) is None else int(value)
 
 
 def _column(frame: pd.DataFrame, name: str) -> list:
