@@ -450,3 +450,26 @@ def test_gather_and_bulk_agree_where_a_column_is_null(demo, tmp_path, table, col
         # 12345.0 == 12345: the sizes' type is asked apart.
         assert {type(s) for s in one.product_sizes.values()} <= {int, type(None)}
         reconcile(one)
+
+
+def test_a_project_the_archive_lacks_beside_the_mouss_own_is_passed_over(demo, tmp_path):
+    """Science rows naming an ObsProject that ASA_PROJECT does not hold (as well as the MOUS's
+    own): both paths take the first project ASA_PROJECT holds, as the project query joins."""
+    import shutil
+    import sqlite3
+
+    from restorekit.evidence.bulk import stream_archive
+    from restorekit.sources.archive import connect
+
+    db = tmp_path / "archive.db"
+    shutil.copy(demo.database, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE asa_science SET project_uid = 'uid://A001/X0/X1' "
+            "WHERE member_ouss_id = ? AND rowid % 2 = 0",
+            (SEED_MOUS,),
+        )
+    engine = connect(f"sqlite:///{db}")
+    whole = next(ev for ev in stream_archive(engine) if ev.mous == SEED_MOUS)
+    assert gather(engine, SEED_MOUS).project == whole.project
+    assert whole.project.code == "2017.1.01347.S"

@@ -173,11 +173,13 @@ class ArchiveIndex:
             eb_sb[r[0]] = r[1]
 
     def _project(self, mine: Sequence[tuple]) -> ProjectRow:
-        project_uids = sorted({r[1] for r in mine})
-        if project_uids and project_uids[0] in self.projects:
-            code, title, pi = self.projects[project_uids[0]]
-            return ProjectRow(code, project_uids[0], title, pi)
-        return ProjectRow()
+        """The first (by uid) of the MOUS's projects that ASA_PROJECT holds, as the project
+        query joins them."""
+        known = sorted({r[1] for r in mine if r[1] in self.projects})
+        if not known:
+            return ProjectRow()
+        code, title, pi = self.projects[known[0]]
+        return ProjectRow(code, known[0], title, pi)
 
     def _status(self, mous: str) -> tuple[StatusRow, str | None]:
         """The MOUS's OBS_UNIT_SET_STATUS row, and its SOUS (the parent of its GOUS)."""

@@ -152,7 +152,8 @@ QUERIES: dict[str, Query] = {
                 asa_science,
                 asa_project.c.project_uid == asa_science.c.project_uid,
             )
-            .where(asa_science.c.member_ouss_id == MOUS),
+            .where(asa_science.c.member_ouss_id == MOUS)
+            .order_by(asa_project.c.project_uid),
         ),
         Query(
             "obs_unit_set",
