@@ -1,4 +1,6 @@
 import json
+import shutil
+import sqlite3
 
 import pytest
 from hypothesis import given, settings
@@ -6,10 +8,12 @@ from hypothesis import strategies as st
 
 from restorekit.demo import DEMO_MOUS, DEMO_SPECS, SEED_MOUS
 from restorekit.demo.model import EbSpec, MousSpec, SchedBlockSpec, SessionSpec
+from restorekit.evidence.bulk import stream_archive
 from restorekit.evidence.gather import SchedBlock, gather
 from restorekit.inspection import inspect_mous
 from restorekit.rules.reconcile import choose_schedblock, reconcile
 from restorekit.sources import schema
+from restorekit.sources.archive import connect
 from restorekit.sources.ngas import HttpNgas, LocalNgas
 
 from .helpers import evidence_for, plan_for, run_cli
@@ -336,30 +340,46 @@ def test_shifted_manifest_numbers_are_kept_and_flagged(spec, shift):
     assert ("SESSION_NUMBER_MISMATCH" in plan.codes) is bool(plan.sessions)
 
 
+# Product sizes are compared apart: evidence built from specs (rows_for) has none.
+_EVIDENCE_FIELDS = (
+    "science_ebs",
+    "qa0",
+    "eb_start",
+    "eb_schedblock",
+    "schedblocks",
+    "products",
+    "project",
+    "status",
+    "aqua_ous",
+    "sous",
+    "ousstatus",
+    "ousstatus_problem",
+    "manifest_name",
+)
+
+
+def _demo_changed(demo, tmp_path, *updates: tuple[str, tuple]):
+    """An engine on a copy of the demo archive after the ``(sql, parameters)`` updates."""
+    db = tmp_path / "archive.db"
+    shutil.copy(demo.database, db)
+    with sqlite3.connect(db) as conn:
+        for sql, parameters in updates:
+            conn.execute(sql, parameters)
+    return connect(f"sqlite:///{db}")
+
+
+def _assert_same_evidence(one, other, *more: str) -> None:
+    for name in (*_EVIDENCE_FIELDS, *more):
+        assert getattr(one, name) == getattr(other, name), (one.mous, name)
+
+
 def test_gather_and_bulk_agree_on_every_demo_mous(engine):
     from restorekit.demo.rows import rows_for
     from restorekit.evidence.bulk import iter_evidence
 
     bulk = {ev.mous: ev for ev in iter_evidence(rows_for(DEMO_SPECS))}
     for spec in DEMO_SPECS:
-        one = gather(engine, spec.mous)
-        other = bulk[spec.mous]
-        for name in (
-            "science_ebs",
-            "qa0",
-            "eb_start",
-            "eb_schedblock",
-            "schedblocks",
-            "products",
-            "project",
-            "status",
-            "aqua_ous",
-            "sous",
-            "ousstatus",
-            "ousstatus_problem",
-            "manifest_name",
-        ):
-            assert getattr(one, name) == getattr(other, name), (spec.mous, name)
+        _assert_same_evidence(gather(engine, spec.mous), bulk[spec.mous])
 
 
 def test_nulls_read_as_none_one_mous_at_a_time_as_in_bulk(demo, tmp_path):
@@ -367,33 +387,24 @@ def test_nulls_read_as_none_one_mous_at_a_time_as_in_bulk(demo, tmp_path):
     (NULLs in the archive) give the same evidence whether one MOUS is gathered or the archive
     is read whole; pandas reads a NULL string as NaN, which is true and cannot be compared with
     a string, and the sizes beside a NULL one as floats."""
-    import shutil
-    import sqlite3
-
-    from restorekit.evidence.bulk import stream_archive
-    from restorekit.sources.archive import connect
-
     semipass = "uid://A002/Xce574d/Xa33e"
-    db = tmp_path / "archive.db"
-    shutil.copy(demo.database, db)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
+    engine = _demo_changed(
+        demo,
+        tmp_path,
+        (
             "UPDATE aqua_execblock SET qa0status = NULL, starttime = NULL WHERE execblockuid = ?",
             (semipass,),
-        )
-        conn.execute(
-            "UPDATE asa_science SET schedblock_name = NULL WHERE member_ouss_id = ?", (SEED_MOUS,)
-        )
-        conn.execute(
+        ),
+        ("UPDATE asa_science SET schedblock_name = NULL WHERE member_ouss_id = ?", (SEED_MOUS,)),
+        (
             "UPDATE asa_product_files SET stored_size = NULL WHERE asa_mous_uid = ? "
             "AND ngas_file_id LIKE '%.tgz'",
             (SEED_MOUS,),
-        )
-    engine = connect(f"sqlite:///{db}")
+        ),
+    )
     one = gather(engine, SEED_MOUS)
     whole = next(ev for ev in stream_archive(engine) if ev.mous == SEED_MOUS)
-    for name in ("qa0", "eb_start", "eb_schedblock", "schedblocks", "product_sizes"):
-        assert getattr(one, name) == getattr(whole, name), name
+    _assert_same_evidence(one, whole, "product_sizes")
     sizes = one.product_sizes.values()
     assert None in sizes and {type(s) for s in sizes if s is not None} == {int}
     assert one.qa0[semipass] is None and one.eb_start[semipass] is None
@@ -408,22 +419,6 @@ _NULLABLE = [
     for column in table.columns
     if column.nullable and not column.primary_key
 ]
-_EVIDENCE_FIELDS = (
-    "science_ebs",
-    "qa0",
-    "eb_start",
-    "eb_schedblock",
-    "schedblocks",
-    "products",
-    "product_sizes",
-    "project",
-    "status",
-    "aqua_ous",
-    "sous",
-    "ousstatus",
-    "ousstatus_problem",
-    "manifest_name",
-)
 
 
 @pytest.mark.parametrize(("table", "column"), _NULLABLE)
@@ -431,22 +426,12 @@ def test_gather_and_bulk_agree_where_a_column_is_null(demo, tmp_path, table, col
     """Every column the contract lets be NULL, NULL on every other row of the demo archive:
     one MOUS gathered and the archive read whole give each MOUS the same evidence, and the
     rules plan it (pandas turns NULLs into NaN, and a column with one into floats)."""
-    import shutil
-    import sqlite3
-
-    from restorekit.evidence.bulk import stream_archive
-    from restorekit.sources.archive import connect
-
-    db = tmp_path / "archive.db"
-    shutil.copy(demo.database, db)
-    with sqlite3.connect(db) as conn:
-        # Names from the schema's metadata, not from input.
-        conn.execute(f"UPDATE {table} SET {column} = NULL WHERE rowid % 2 = 0")  # noqa: S608
-    engine = connect(f"sqlite:///{db}")
+    # Names from the schema's metadata, not from input.
+    update = f"UPDATE {table} SET {column} = NULL WHERE rowid % 2 = 0"  # noqa: S608
+    engine = _demo_changed(demo, tmp_path, (update, ()))
     for whole in stream_archive(engine):
         one = gather(engine, whole.mous)
-        for name in _EVIDENCE_FIELDS:
-            assert getattr(one, name) == getattr(whole, name), (whole.mous, name)
+        _assert_same_evidence(one, whole, "product_sizes")
         # 12345.0 == 12345: the sizes' type is asked apart.
         assert {type(s) for s in one.product_sizes.values()} <= {int, type(None)}
         reconcile(one)
@@ -455,21 +440,15 @@ def test_gather_and_bulk_agree_where_a_column_is_null(demo, tmp_path, table, col
 def test_a_project_the_archive_lacks_beside_the_mouss_own_is_passed_over(demo, tmp_path):
     """Science rows naming an ObsProject that ASA_PROJECT does not hold (as well as the MOUS's
     own): both paths take the first project ASA_PROJECT holds, as the project query joins."""
-    import shutil
-    import sqlite3
-
-    from restorekit.evidence.bulk import stream_archive
-    from restorekit.sources.archive import connect
-
-    db = tmp_path / "archive.db"
-    shutil.copy(demo.database, db)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
+    engine = _demo_changed(
+        demo,
+        tmp_path,
+        (
             "UPDATE asa_science SET project_uid = 'uid://A001/X0/X1' "
             "WHERE member_ouss_id = ? AND rowid % 2 = 0",
             (SEED_MOUS,),
-        )
-    engine = connect(f"sqlite:///{db}")
+        ),
+    )
     whole = next(ev for ev in stream_archive(engine) if ev.mous == SEED_MOUS)
     assert gather(engine, SEED_MOUS).project == whole.project
     assert whole.project.code == "2017.1.01347.S"
