@@ -100,3 +100,12 @@ def test_prefixed_tags_read_the_same():
 def test_session_intents_have_no_gap():
     plan = plan_for(DEMO_MOUS["uid://A001/X1465/X5e0c"])
     assert [k for k, _ in session_intents(plan)] == ["SESSION_1", "SESSION_2", "SESSION_3"]
+
+
+def test_a_session_numbered_0_is_refused_not_left_out():
+    """The intents run SESSION_1..n: a plan restoring ``session_0`` cannot be written as a PPR
+    (its EBs would silently be missing from the restore)."""
+    plan = plan_for(DEMO_MOUS["uid://A001/X1465/X5e0c"])
+    plan.sessions = {"session_0": ["uid://A002/X1/X1"], **plan.sessions}
+    with pytest.raises(PprCheckError, match="session_0"):
+        session_intents(plan)
