@@ -48,7 +48,6 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
     # every calibrated EB's session; otherwise they are left empty, never guessed.
     calibrated = [r for r in plan.ebs if r.manifest_session or r.calapply]
     counts_known = ev.documents_read or all(r.manifest_session for r in calibrated)
-    worst = min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None
     row = {
         "mous": plan.mous,
         "project_code": plan.project.code,
@@ -59,7 +58,7 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
         "restore_sessions": len(plan.sessions) if counts_known else None,
         "restorable": plan.restorable,
         "route": plan.route if ev.documents_read else None,
-        "worst": worst,
+        "worst": min(severities, key=SEVERITY_ORDER.__getitem__) if severities else None,
     }
     wanted = plan.casa.wanted if plan.casa else wanted_of(ev) if plan.calibration_source else None
     row["casa_wanted"] = wanted.casa if wanted else None

@@ -69,7 +69,7 @@ def test_the_product_names_are_read_as_their_patterns_define_them(drop):
         assert uid == uid_of_name(eb)
         kinds_lacking = [k for k in ("calapply.txt", "flagversions.tgz") if k not in kinds[eb]]
         assert missing == [f"{eb}.ms.{k}" for k in kinds_lacking]
-        ordinal = session_of.get(uid_of_name(eb))
+        ordinal = session_of.get(uid)
         if ordinal and f"session_{ordinal}" in sessions:
             assert guess == f"session_{ordinal}"
         else:
