@@ -53,7 +53,7 @@ from restorekit.survey_table import (
     summarize,
     survey_codes,
 )
-from restorekit.uids import parse_uid
+from restorekit.uids import is_archive_uid, parse_uid
 
 __all__ = ["IN_LIST_LIMIT", "SurveyResult", "survey", "survey_of"]
 WHOLE_TABLE_THRESHOLD = 5000
@@ -86,6 +86,9 @@ class SurveyResult:
     """With a document cache: documents fetched from NGAS and kept."""
     documents_fetched: int = 0
     """Requests to NGAS (retries included): the deep survey's round trips to NGAS."""
+    not_mouses: list[str] = field(default_factory=list)
+    """MEMBER_OUSS_ID values of ASA_SCIENCE that are not MOUS uids (``'N/A'``, a uid with a
+    blank): not surveyed, and not in the table, since no MOUS can be planned under them."""
 
     @property
     def degraded(self) -> list[str]:
@@ -223,26 +226,40 @@ _FORKED: tuple[Engine, list[str], PlanOf, _Deep | None, Tally] | None = None
 """What forked survey workers inherit (an engine cannot be pickled)."""
 
 
-def _classify(evidence: Iterator[Evidence], codes, plan_of, deep, tally) -> list[tuple]:
-    """One survey row per MOUS, as a tuple in the order of the table's columns."""
-    planned = _plans(evidence, deep, plan_of, tally)
-    return [tuple(classify(plan, ev, codes).values()) for ev, plan in planned]
+Classified = tuple[list[tuple], list[str]]
+"""One survey row per MOUS (a tuple in the order of the table's columns), and the values
+that name no MOUS (see SurveyResult.not_mouses)."""
 
 
-def _classify_part(engine, codes, bounds: Bounds, plan_of, deep, tally) -> list[tuple]:
+def _classify(evidence: Iterator[Evidence], codes, plan_of, deep, tally) -> Classified:
+    not_mouses: list[str] = []
+
+    def mouses() -> Iterator[Evidence]:
+        for ev in evidence:
+            if is_archive_uid(ev.mous):
+                yield ev
+            else:
+                not_mouses.append(ev.mous)
+                tally.mous_done()
+
+    planned = _plans(mouses(), deep, plan_of, tally)
+    return [tuple(classify(plan, ev, codes).values()) for ev, plan in planned], not_mouses
+
+
+def _classify_part(engine, codes, bounds: Bounds, plan_of, deep, tally) -> Classified:
     return _classify(stream_archive(engine, bounds), codes, plan_of, deep, tally)
 
 
-def _survey_part(bounds: Bounds) -> tuple[list[tuple], int, float, tuple[int, int]]:
+def _survey_part(bounds: Bounds) -> tuple[Classified, int, float, tuple[int, int]]:
     """In a forked worker: classify the MOUSes within ``bounds``; rows, round trips, peak MB
     and the document cache's counts."""
     engine, codes, plan_of, deep, tally = _FORKED  # type: ignore[misc]
     engine.dispose(close=False)  # never reuse the parent's connections
     gc.disable()
     with RoundTrips(engine) as trips:
-        records = _classify_part(engine, codes, bounds, plan_of, deep, tally)
+        classified = _classify_part(engine, codes, bounds, plan_of, deep, tally)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return records, trips.count, peak, deep.cache_counts() if deep else (0, 0)
+    return classified, trips.count, peak, deep.cache_counts() if deep else (0, 0)
 
 
 def _survey_forked(engine, codes, processes: int, plan_of, deep, tally, progress):
@@ -271,7 +288,10 @@ def _survey_forked(engine, codes, processes: int, plan_of, deep, tally, progress
     finally:
         _FORKED = None
     return (
-        [record for rows, _, _, _ in parts for record in rows],
+        (
+            [record for (rows, _), *_ in parts for record in rows],
+            [value for (_, values), *_ in parts for value in values],
+        ),
         trips.count + sum(n for _, n, _, _ in parts),
         [mb for _, _, mb, _ in parts if mb is not None],
         (sum(c[0] for *_, c in parts), sum(c[1] for *_, c in parts)),
@@ -367,10 +387,12 @@ def survey(
         if wanted is None and processes > 1:
             forked = _survey_forked(engine, codes, processes, plan_of, reading, tally, progress)
         if forked is not None:
-            records, round_trips, worker_peaks, (hits, stored) = forked
+            (records, not_mouses), round_trips, worker_peaks, (hits, stored) = forked
         else:
             with _reporting(progress, tally):
-                records, round_trips = _survey_here(engine, wanted, codes, reading, plan_of, tally)
+                (records, not_mouses), round_trips = _survey_here(
+                    engine, wanted, codes, reading, plan_of, tally
+                )
             hits, stored = reading.cache_counts() if reading else (0, 0)
     records.sort(key=operator.itemgetter(0))  # the mous column
     table = pd.DataFrame.from_records(records, columns=columns)
@@ -387,6 +409,7 @@ def survey(
         documents_cached=hits,
         documents_stored=stored,
         documents_fetched=tally.fetched,
+        not_mouses=sorted(not_mouses),
     )
 
 
@@ -410,7 +433,7 @@ def _survey_here(
     deep: _Deep | None,
     plan_of: PlanOf,
     tally: Tally,
-) -> tuple[list[tuple], int]:
+) -> tuple[Classified, int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
         if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
@@ -421,8 +444,8 @@ def _survey_here(
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
-        records = _classify(evidence, codes, plan_of, deep, tally)
-    return records, trips.count
+        classified = _classify(evidence, codes, plan_of, deep, tally)
+    return classified, trips.count
 
 
 def survey_of(

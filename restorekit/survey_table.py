@@ -78,6 +78,22 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
     return row
 
 
+def not_mouses_note(values: Sequence[str], shown: int = 3) -> str | None:
+    """What to tell of ASA_SCIENCE's MEMBER_OUSS_ID values that are not MOUS uids (see
+    SurveyResult.not_mouses), each quoted so that blanks and control characters show."""
+    if not values:
+        return None
+    quoted = [repr(v if len(v) <= 80 else v[:80] + "…") for v in values[:shown]]
+    more = f" and {len(values) - shown:,} more" if len(values) > shown else ""
+    one = len(values) == 1
+    return (
+        f"{len(values):,} MEMBER_OUSS_ID value{'' if one else 's'} of ASA_SCIENCE "
+        f"{'is not an MOUS uid and was' if one else 'are not MOUS uids and were'} not surveyed "
+        f"({', '.join(quoted)}{more}): no MOUS can be planned under such a name; check the "
+        "archive's rows"
+    )
+
+
 def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
     """Count and share of MOUSes per finding code, commonest first (of those classified)."""
     if "degraded" in table:

@@ -70,6 +70,12 @@ def parse_uid(value: object, *, what: str = "UID") -> Uid:
     return Uid(match.groups())  # type: ignore[arg-type]
 
 
+def is_archive_uid(value: object) -> bool:
+    """True when ``value`` is a UID exactly as the archive stores one (``uid://A001/X1/X2``, no
+    blanks): what a table's uid column holds when it names an entity at all."""
+    return type(value) is str and len(value) <= _MAX_LEN and _ARCHIVE.fullmatch(value) is not None
+
+
 def is_uid(value: object) -> bool:
     """True when ``value`` parses as a UID in either form."""
     try:

@@ -1,3 +1,6 @@
+import shutil
+import sqlite3
+
 import pandas as pd
 import pytest
 
@@ -400,3 +403,39 @@ def test_the_fixes_explorer_lists_each_groups_mouses(engine, demo):
     assert "X8c4" in view.value and "X80e" not in view.value
     by.value = "proposal cycle"
     assert groups.value in {name for name, _ in fix_group_counts(mouses, "proposal cycle")}
+
+
+def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
+    """A MEMBER_OUSS_ID that is not a uid as the archive writes one is no MOUS: `plan` cannot
+    take it, so the survey neither classifies it nor counts it in the shares; it says so."""
+    db = tmp_path / "archive.db"
+    shutil.copy(demo.database, db)
+    odd = ["N/A", " uid://A001/X12a3/X80e", "uid___A001_X12a3_X80e", "uid://A001/X12a3/X80e\n"]
+    with sqlite3.connect(db) as conn:
+        for n, value in enumerate(odd):
+            conn.execute(
+                "INSERT INTO asa_science SELECT dataset_id || ?, asdm_uid, ?, group_ouss_id, "
+                "project_uid, schedblock_uid, schedblock_name FROM asa_science "
+                "WHERE member_ouss_id = 'uid://A001/X12a3/X80e'",
+                (f"-odd{n}", value),
+            )
+    changed = connect(f"sqlite:///{db}")
+    store = LocalNgas(demo.ngas)
+    for deep in (False, True):
+        expected = survey(engine, deep=deep, store=store, processes=1)
+        for processes in (1, 2):
+            calls = []
+            result = survey(
+                changed, deep=deep, store=store, processes=processes,
+                progress=lambda *a: calls.append(a),
+            )  # fmt: skip
+            assert result.table.equals(expected.table), (deep, processes)
+            assert result.summary.equals(expected.summary), (deep, processes)
+            assert result.not_mouses == sorted(odd)
+            done, total, _ = calls[-1]
+            assert done == len(DEMO_SPECS) + len(odd) and total in (0, done)
+    printed = run_cli("survey", "--db", f"sqlite:///{db}")
+    assert printed.returncode == 0, printed.stderr
+    assert f"{len(DEMO_SPECS)} MOUSes surveyed" in printed.stdout
+    assert "4 MEMBER_OUSS_ID values of ASA_SCIENCE are not MOUS uids" in printed.stdout
+    assert "' uid://A001/X12a3/X80e'" in printed.stdout and "'N/A'" in printed.stdout

@@ -206,7 +206,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
     from restorekit.fsutil import atomic_write
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
-    from restorekit.survey_table import casa_needs, fixes_answer
+    from restorekit.survey_table import casa_needs, fixes_answer, not_mouses_note
 
     catalog = read_catalog(SiteSettings.load(args.settings))
     with survey_bar(args.progress, args.deep) as progress:
@@ -255,6 +255,8 @@ def cmd_survey(args: argparse.Namespace) -> int:
     if not needs.empty:
         print(f"\n== CASA versions needed; what the site's {len(catalog)} installs restore")
         print(format_table(needs))
+    if message := not_mouses_note(result.not_mouses):
+        print(message)
     if result.degraded:
         print(
             f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "

@@ -37,7 +37,7 @@ def survey_report(
     from restorekit.archive_survey import survey_of
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
-    from restorekit.survey_table import casa_needs
+    from restorekit.survey_table import casa_needs, not_mouses_note
 
     install_error_display()
     catalog = read_catalog(SiteSettings.load(settings))
@@ -65,6 +65,8 @@ def survey_report(
             f"these findings are not looked for: {', '.join(needs_documents)}. Run with "
             "deep=True to read the manifests and scripts."
         )
+    if message := not_mouses_note(result.not_mouses):
+        note(message)
     if result.degraded:
         note(
             f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
