@@ -108,12 +108,16 @@ def main() -> None:
     for name, ok, seconds in rows:
         print(f"{name:30} {ok:8d} {seconds:8.1f} {60 * ok / seconds:12.1f}")
     per_record = rows[0][2] / rows[0][1]
-    print(f"\none record, one job: {per_record:.1f} s, of which kernel start + papermill "
-          f"{kernel:.1f} s and HTML export {export:.1f} s (best of 3)")
+    print(
+        f"\none record, one job: {per_record:.1f} s, of which kernel start + papermill "
+        f"{kernel:.1f} s and HTML export {export:.1f} s (best of 3)"
+    )
     estimate = args.estimate * per_record / args.workers
-    print(f"estimate: {args.estimate:,} MOUSes on {args.workers} workers (one job each) "
-          f"~ {estimate / 60:.0f} min ({per_record:.1f} s a record; more when each MOUS has "
-          "more EBs or products, and plus NGAS transfers of a real archive)")
+    print(
+        f"estimate: {args.estimate:,} MOUSes on {args.workers} workers (one job each) "
+        f"~ {estimate / 60:.0f} min ({per_record:.1f} s a record; more when each MOUS has "
+        "more EBs or products, and plus NGAS transfers of a real archive)"
+    )
     print(json.dumps({"rows": rows, "kernel_s": kernel, "export_s": export}))
 
 

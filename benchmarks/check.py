@@ -52,9 +52,12 @@ def build(root: Path) -> Path:
         session = f"session_{e % SESSIONS + 1}"
         sessions.setdefault(session, []).append(ms)
         (area / "rawdata" / eb).mkdir(exist_ok=True)
-        tables = [f"{ms}.hifa_{kind}.s{k}.tbl" for k, kind in enumerate(
-            ["tsyscal", "wvrgcal", "bandpass", "timegaincal", "gfluxscale", "antpos"] * 2
-        )]
+        tables = [
+            f"{ms}.hifa_{kind}.s{k}.tbl"
+            for k, kind in enumerate(
+                ["tsyscal", "wvrgcal", "bandpass", "timegaincal", "gfluxscale", "antpos"] * 2
+            )
+        ]
         flags = tgz(
             {
                 f"{ms}.flagversions/FLAG_VERSION_LIST": b"Original : x\nPipeline_Final : y\n",
@@ -154,12 +157,16 @@ def main() -> None:
     best = min(w.seconds for w in warm)
     base = baseline(area)
     rate = inflate_rate(root)
-    print(f"check, listings cached (after prepare): {best:.3f} s (best of 5), "
-          f"{warm[0].archives_read} archives read")
+    print(
+        f"check, listings cached (after prepare): {best:.3f} s (best of 5), "
+        f"{warm[0].archives_read} archives read"
+    )
     print(f"check, cold: {cold.seconds:.3f} s, {cold.archives_read} archives read")
     print(f"baseline, tar -tzf of every archive + read every calapply: {base:.2f} s")
-    print(f"inflating a real .tgz of random data: {rate:.0f} MB/s, so a cold check of 20 GB of "
-          f"real archives costs about {20e3 / rate:.0f} s once; prepare pays it while fetching")
+    print(
+        f"inflating a real .tgz of random data: {rate:.0f} MB/s, so a cold check of 20 GB of "
+        f"real archives costs about {20e3 / rate:.0f} s once; prepare pays it while fetching"
+    )
 
 
 if __name__ == "__main__":

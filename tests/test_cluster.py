@@ -33,18 +33,40 @@ def scheduler(tmp_path_factory, demo):
     dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
     processes = [
         subprocess.Popen(
-            [*dask, "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-             "--dashboard-address", ":0"],
-            stdout=(folder / "scheduler.log").open("w"), stderr=subprocess.STDOUT,
+            [
+                *dask,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                address.rsplit(":", 1)[1],
+                "--dashboard-address",
+                ":0",
+            ],
+            stdout=(folder / "scheduler.log").open("w"),
+            stderr=subprocess.STDOUT,
         )  # fmt: skip
     ]
     for n in range(2):
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "distributed.cli.dask_worker", address,
-                 "--nthreads", "1", "--nworkers", "1", "--name", f"w{n}",
-                 "--local-directory", str(folder / f"w{n}"), "--dashboard-address", ":0"],
-                stdout=(folder / f"worker{n}.log").open("w"), stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--nworkers",
+                    "1",
+                    "--name",
+                    f"w{n}",
+                    "--local-directory",
+                    str(folder / f"w{n}"),
+                    "--dashboard-address",
+                    ":0",
+                ],
+                stdout=(folder / f"worker{n}.log").open("w"),
+                stderr=subprocess.STDOUT,
             )  # fmt: skip
         )
     from distributed import Client

@@ -87,9 +87,7 @@ def test_the_survey_chart_leaves_the_kernel_backend_alone():
 
     before = matplotlib.get_backend()
     _chart(
-        pd.DataFrame(
-            {"code": ["A"], "mouses": [1], "share_percent": [50.0], "severity": ["info"]}
-        )
+        pd.DataFrame({"code": ["A"], "mouses": [1], "share_percent": [50.0], "severity": ["info"]})
     )
     assert matplotlib.get_backend() == before
 

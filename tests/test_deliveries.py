@@ -265,8 +265,9 @@ def test_prepared_products_hold_every_manifest_name(mous, engine, store, tmp_pat
     for manifest_name, archive_name in prepared.plan.product_names.items():
         assert os.path.samefile(layout.products / manifest_name, layout.products / archive_name)
     reading = read_ppr(layout.ppr.read_bytes())
-    planned = [(eb.replace("uid://", "uid___").replace("/", "_"), s) for eb, s in
-               prepared.plan.restore_ebs]
+    planned = [
+        (eb.replace("uid://", "uid___").replace("/", "_"), s) for eb, s in prepared.plan.restore_ebs
+    ]
     assert list(zip([n for n, _ in reading.asdms], reading.sessions, strict=True)) == planned
     for command, parameters in reading.commands:
         assert command == prepared.plan.task
@@ -293,8 +294,9 @@ def test_export_leaves_the_bare_name_in_rawdata(engine, store, tmp_path, monkeyp
     status = export_rawdata(prepared.plan, prepared.layout)
     assert set(status.values()) == {"exported"}
     names = sorted(p.name for p in prepared.layout.rawdata.iterdir())
-    assert names == sorted(eb.replace("uid://", "uid___").replace("/", "_")
-                           for eb, _ in prepared.plan.restore_ebs)
+    assert names == sorted(
+        eb.replace("uid://", "uid___").replace("/", "_") for eb, _ in prepared.plan.restore_ebs
+    )
     other = prepare_restore("uid://A001/X1301/X1a6", tmp_path / "b", engine=engine, store=store)
     subprocess.run(["bash", str(other.layout.rawdata_script)], check=True)
     subprocess.run(["bash", str(other.layout.rawdata_script)], check=True)  # a rerun is a no-op
@@ -387,10 +389,20 @@ def hand_archive(tmp_path):
     conn.executemany(
         "INSERT INTO AQUA_EXECBLOCK VALUES (?,?,?,?,?)",
         [
-            ("uid://A002/Xce574d/Xa33e", "uid://A001/X12a3/X804", "SemiPass",
-             "2018-06-06 12:41:10.826", "2018-06-06 13:07:22.036"),
-            ("uid://A002/Xcf92df/X3453", "uid://A001/X12a3/X804", "Pass",
-             "2018-07-10 10:34:32.962", "2018-07-10 11:00:46.858"),
+            (
+                "uid://A002/Xce574d/Xa33e",
+                "uid://A001/X12a3/X804",
+                "SemiPass",
+                "2018-06-06 12:41:10.826",
+                "2018-06-06 13:07:22.036",
+            ),
+            (
+                "uid://A002/Xcf92df/X3453",
+                "uid://A001/X12a3/X804",
+                "Pass",
+                "2018-07-10 10:34:32.962",
+                "2018-07-10 11:00:46.858",
+            ),
         ],
     )
     conn.executemany(
@@ -419,15 +431,18 @@ def hand_archive(tmp_path):
 
 def test_a_hand_built_real_shaped_delivery_is_prepared(hand_archive, tmp_path):
     engine, store = hand_archive
-    prepared = prepare_restore("uid://A001/X12a3/X80e", tmp_path / "root", engine=engine,
-                               store=store)
+    prepared = prepare_restore(
+        "uid://A001/X12a3/X80e", tmp_path / "root", engine=engine, store=store
+    )
     plan = prepared.plan
     assert plan.restorable and plan.route == "script"
     assert plan.sessions == {"session_2": ["uid://A002/Xcf92df/X3453"]}
     products = prepared.layout.products
-    for name in ("uid___A001_X12a3_X80e.session_2.caltables.tgz",
-                 "uid___A002_Xcf92df_X3453.ms.calapply.txt",
-                 "uid___A002_Xcf92df_X3453.ms.flagversions.tgz"):
+    for name in (
+        "uid___A001_X12a3_X80e.session_2.caltables.tgz",
+        "uid___A002_Xcf92df_X3453.ms.calapply.txt",
+        "uid___A002_Xcf92df_X3453.ms.flagversions.tgz",
+    ):
         assert (products / name).is_file(), name
     reading = read_ppr(prepared.layout.ppr.read_bytes())
     assert reading.sessions == ["session_2"]

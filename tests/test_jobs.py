@@ -39,8 +39,9 @@ def areas(engine, demo, tmp_path):
     settings = SiteSettings(casa_versions={"5.1.1-5": str(stub), "5.4.0-70": str(stub)})
     store = LocalNgas(demo.ngas)
     return [
-        prepare_restore(mous, tmp_path / "root", engine=engine, store=store, settings=settings)
-        .layout.mous_dir
+        prepare_restore(
+            mous, tmp_path / "root", engine=engine, store=store, settings=settings
+        ).layout.mous_dir
         for mous in AREAS
     ]
 

@@ -402,13 +402,21 @@ def test_archive_text_in_the_record_is_escaped_in_the_browser(tmp_path):
     assert row.status == "ok", row.error
     browser = chromium_path()
     flags = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", Path(row.html).as_uri()],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     ).stdout
     assert "rkPwned" in dom  # the values are in the record...
     from html.parser import HTMLParser

@@ -424,10 +424,10 @@ def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
     for deep in (False, True):
         expected = survey(engine, deep=deep, store=store, processes=1)
         for processes in (1, 2):
-            calls = []
+            calls: list[tuple] = []
             result = survey(
                 changed, deep=deep, store=store, processes=processes,
-                progress=lambda *a: calls.append(a),
+                progress=lambda *a, calls=calls: calls.append(a),
             )  # fmt: skip
             assert result.table.equals(expected.table), (deep, processes)
             assert result.summary.equals(expected.summary), (deep, processes)

@@ -85,9 +85,7 @@ def test_hostile_values_are_quoted_and_nothing_executes(engine, demo, tmp_path, 
 
 def test_a_newline_in_a_path_is_refused_before_anything_is_written(engine, demo, tmp_path):
     with pytest.raises(InputError, match="newline"):
-        prepare_restore(
-            SEED_MOUS, tmp_path / "a\nb", engine=engine, store=LocalNgas(demo.ngas)
-        )
+        prepare_restore(SEED_MOUS, tmp_path / "a\nb", engine=engine, store=LocalNgas(demo.ngas))
     assert not (tmp_path / "a\nb").exists()
     with pytest.raises(InputError, match="newline"):
         prepare_restore(
@@ -251,8 +249,12 @@ def test_a_206_for_another_range_restarts_the_file(tmp_path):
     def wrong_range(h):
         if h.headers.get("Range"):
             part = DATA[:100]  # claims a range from 0, not from where it was asked
-            _send(h, 206, part, [("Content-Range", f"bytes 0-99/{len(DATA)}"),
-                                 ("Content-Length", "100")])
+            _send(
+                h,
+                206,
+                part,
+                [("Content-Range", f"bytes 0-99/{len(DATA)}"), ("Content-Length", "100")],
+            )
         else:
             _send(h, 200, DATA, [("Content-Length", str(len(DATA)))])
 
@@ -271,8 +273,9 @@ def test_an_html_error_page_is_not_a_product(tmp_path):
     server = Hostile({"a.tgz": lambda h: _send(h, 200, page, headers)})
     try:
         with pytest.raises(NgasError, match="HTML page"):
-            fetch_products(HttpNgas(server.url), [Product("a.tgz", None)], tmp_path,
-                           sleep=lambda s: None)
+            fetch_products(
+                HttpNgas(server.url), [Product("a.tgz", None)], tmp_path, sleep=lambda s: None
+            )
         assert not (tmp_path / "a.tgz").exists()
     finally:
         server.close()
@@ -423,7 +426,9 @@ def test_no_password_in_any_error_whatever_the_url_shape(cli, url, secret):
 
 def test_no_password_of_the_environment_or_an_ngas_url(cli, demo, monkeypatch):
     monkeypatch.setenv("RESTOREKIT_DB_PASSWORD", "EnvSecret42")
-    code, _, err = cli("plan", SEED_MOUS, "--db", demo.url, "--ngas", "http://u:NgasPw31@127.0.0.1:9")
+    code, _, err = cli(
+        "plan", SEED_MOUS, "--db", demo.url, "--ngas", "http://u:NgasPw31@127.0.0.1:9"
+    )
     assert code == 1 and "NgasPw31" not in err and "EnvSecret42" not in err
     from restorekit.sources.archive import mask_secrets
 

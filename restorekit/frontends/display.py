@@ -98,9 +98,7 @@ _LONG = re.compile(r"\S{10,}")
 def _breakable(text: str) -> str:
     """Escaped ``text`` whose long tokens (uids, paths, file names, codes) may wrap after
     ``/``, ``_``, ``.``, ``-`` or ``:``; words wrap only between them."""
-    return _LONG.sub(
-        lambda m: re.sub(r"([/_.:-])(?=.)", r"\1<wbr>", m.group(0)), html.escape(text)
-    )
+    return _LONG.sub(lambda m: re.sub(r"([/_.:-])(?=.)", r"\1<wbr>", m.group(0)), html.escape(text))
 
 
 def table_html(frame: pd.DataFrame, row_classes: list[str | None] | None = None) -> str:

@@ -59,9 +59,7 @@ def load_runs(files: list[str], _including: tuple[Path, ...] = ()) -> list[Run]:
                 raise InputError(f"{path}: 'runs' must be a non-empty list")
             for entry in entries:
                 if isinstance(entry, str):
-                    runs += load_runs(
-                        [str(path.parent / entry)], (*_including, path.resolve())
-                    )
+                    runs += load_runs([str(path.parent / entry)], (*_including, path.resolve()))
                 elif isinstance(entry, dict):
                     runs.append(Run(dict(entry), str(path)))
                 else:

@@ -97,9 +97,7 @@ def printable(text: str) -> str:
 
 def casa_line(choice) -> str:
     """One line: the CASA wanted, the one chosen (or none) and why."""
-    chosen = (
-        f"{choice.chosen.location} ({choice.chosen.command})" if choice.chosen else "none"
-    )
+    chosen = f"{choice.chosen.location} ({choice.chosen.command})" if choice.chosen else "none"
     return (
         f"CASA: calibrated with {choice.wanted.describe()} ({choice.wanted.basis}); "
         f"chosen: {chosen}, match {choice.match}: {choice.why}"

@@ -148,7 +148,11 @@ def prepare_restore(
     with run_log(layout):
         log.info(
             "prepare %s: route %s, %s, sessions %s%s",
-            plan.mous, plan.route, plan.task, plan.sessions, " (resumed)" if resumed else "",
+            plan.mous,
+            plan.route,
+            plan.task,
+            plan.sessions,
+            " (resumed)" if resumed else "",
         )
         report = _fetch(inspection, layout, store, jobs=jobs, progress=progress, deadline=deadline)
         for path, (text, executable) in texts.files.items():

@@ -153,7 +153,7 @@ def run_script(plan: RestorePlan, layout: RestoreLayout, settings: SiteSettings)
 # Usage: ./run_restore.sh [ppr|script]   (default: {default_route})
 # $CASA, when set, is the command that starts CASA (split into words, not evaluated).
 set -euo pipefail
-route="${{1:-{plan.route or ''}}}"
+route="${{1:-{plan.route or ""}}}"
 if [ -z "$route" ]; then
   echo "no route was chosen: the delivery's scripts could not be read, so its data fixes are" \
        "unknown; check the delivery, then run: $0 ppr  or  $0 script" >&2

@@ -85,9 +85,7 @@ class CasaRelease:
 
 @functools.cache
 def release_notes() -> tuple[CasaRelease, ...]:
-    data = json.loads(
-        resources.files("restorekit").joinpath("data/casa_releases.json").read_text()
-    )
+    data = json.loads(resources.files("restorekit").joinpath("data/casa_releases.json").read_text())
     return tuple(
         CasaRelease(r["pipeline"], r["branch"], r["casa"], tuple(r["use"]), r["in_operation"])
         for r in data["releases"]
@@ -312,8 +310,9 @@ def casa_finding(choice: CasaChoice) -> Finding:
         )
     notes = _notes_of(wanted.pipeline), _notes_of(chosen.pipeline)
     said = " ".join(
-        f"The release notes: {who} is {n}." for who, n in zip(("the delivery's", "the chosen"),
-                                                               notes, strict=True) if n
+        f"The release notes: {who} is {n}."
+        for who, n in zip(("the delivery's", "the chosen"), notes, strict=True)
+        if n
     )
     return Finding(
         "CASA_CLOSE",

@@ -68,7 +68,9 @@ def casa(tmp_path_factory) -> Casa:
     home = tmp_path_factory.mktemp("casa-home")
     data = subprocess.run(
         [str(python), "-c", "import casadata; print(casadata.datapath)"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     (home / ".casa").mkdir()
     (home / ".casa" / "config.py").write_text(

@@ -32,7 +32,11 @@ def prepare(casa, engine, demo, root: Path) -> PreparedRestore:
         runpipeline=casa.runpipeline,
     )
     prepared = prepare_restore(
-        REAL_DATA_MOUS, root, engine=engine, store=LocalNgas(demo.ngas), settings=settings,
+        REAL_DATA_MOUS,
+        root,
+        engine=engine,
+        store=LocalNgas(demo.ngas),
+        settings=settings,
         fetch_raw=True,
     )
     assert set(prepared.rawdata.values()) == {"copied"}
@@ -67,7 +71,11 @@ def verify(casa, prepared: PreparedRestore) -> dict:
     working = prepared.layout.working
     done = subprocess.run(
         [str(casa.python), str(HERE / "verify_restore.py"), *[str(working / ms) for ms in MS]],
-        env=casa.env, capture_output=True, text=True, check=True, cwd=working,
+        env=casa.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=working,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
