@@ -4,6 +4,7 @@ from restorekit.demo import DEMO_MOUS, SEED_MOUS
 from restorekit.demo.documents import deliverables, manifest_xml
 from restorekit.demo.scripts import restore_script
 from restorekit.errors import DocumentError
+from restorekit.evidence.gather import Evidence, _script
 from restorekit.sources.manifest import choose_manifest, parse_manifest
 from restorekit.sources.ousstatus import parse_ousstatus
 from restorekit.sources.scripts import parse_script
@@ -92,6 +93,21 @@ def test_choose_manifest_prefers_cal():
     assert choose_manifest(names) == "a.hifa_calimage.pipeline_manifest.xml"
     assert choose_manifest(["x.pipeline_manifest.xml"]) == "x.pipeline_manifest.xml"
     assert choose_manifest(["a.py"]) is None
+
+
+def test_a_script_without_a_manifest_is_found_as_the_manifest_would_be():
+    """Without a manifest to point to them, the delivered scripts are found by their suffix,
+    preferring the calibration's (the rule the manifest is chosen by)."""
+    names = [
+        "member.uid___A001_X1_X2.hifa_image.casa_pipescript.py",
+        "member.uid___A001_X1_X2.hifa_calimage.casa_pipescript.py",
+        "member.uid___A001_X1_X2.hifa_calimage.casa_piperestorescript.py",
+    ]
+    ev = Evidence("uid://A001/X1/X2", [], products=dict.fromkeys(names, "script"))
+    assert _script(ev, None, "pipescript") == names[1]
+    assert _script(ev, "uid___A001_X1_X2.hifa_image.casa_pipescript.py", "pipescript") == names[0]
+    assert _script(ev, None, "piperestorescript") == names[2]
+    assert _script(ev, None, "casa_scriptForPI") is None
 
 
 def test_seed_restore_script_is_read_with_its_fixes():

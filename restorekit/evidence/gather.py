@@ -21,6 +21,7 @@ from restorekit.sources.fetch import read_document
 from restorekit.sources.manifest import (
     Manifest,
     choose_manifest,
+    first_named,
     manifest_from_plain,
     manifest_to_plain,
     parse_manifest,
@@ -222,7 +223,7 @@ def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
     """The delivered script the manifest points to; without a manifest (or a pointer the
     archive lacks), the product named ``*.casa_<kind>.py``."""
     found = product_name(pointer, ev.products) if pointer else None
-    return found or _named(ev.products, f".casa_{kind}.py")
+    return found or first_named(ev.products, f".casa_{kind}.py")
 
 
 def _read_script(
@@ -258,12 +259,6 @@ def _read_parsed(ev: Evidence, store, name: str, cache, form: ParsedForm, parse)
     if cache is not None:
         cache.put_parsed(name, size, form, value)
     return value
-
-
-def _named(products: dict[str, str], suffix: str) -> str | None:
-    names = sorted(n for n in products if n.endswith(suffix))
-    preferred = [n for n in names if "cal" in n]
-    return next(iter(preferred or names), None)
 
 
 def _none(value: object):

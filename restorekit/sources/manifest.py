@@ -101,10 +101,16 @@ def product_name(name: str, products: Mapping[str, object]) -> str | None:
 
 def choose_manifest(names: Iterable[str]) -> str | None:
     """The manifest a restore uses: one matching ``*cal*pipeline_manifest.xml`` if any."""
+    return first_named(names, MANIFEST_SUFFIX)
+
+
+def first_named(names: Iterable[str], suffix: str) -> str | None:
+    """The first by name of ``names`` ending with ``suffix``, one with ``cal`` before the
+    suffix (the calibration's own document) preferred."""
     # str methods rather than fnmatch: the survey calls this for every MOUS.
-    candidates = [n for n in names if n.endswith(MANIFEST_SUFFIX)]
+    candidates = [n for n in names if n.endswith(suffix)]
     if len(candidates) > 1:
-        preferred = [n for n in candidates if "cal" in n[: -len(MANIFEST_SUFFIX)]]
+        preferred = [n for n in candidates if "cal" in n[: -len(suffix)]]
         return min(preferred or candidates)
     return candidates[0] if candidates else None
 
