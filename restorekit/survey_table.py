@@ -78,7 +78,9 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
     return row
 
 
-def not_mouses_note(values: Sequence[str], shown: int = 3) -> str | None:
+def not_mouses_note(
+    values: Sequence[str], left_out_of: str = "the survey", shown: int = 3
+) -> str | None:
     """What to tell of ASA_SCIENCE's MEMBER_OUSS_ID values that are not MOUS uids (see
     SurveyResult.not_mouses), each quoted so that blanks and control characters show."""
     if not values:
@@ -88,7 +90,7 @@ def not_mouses_note(values: Sequence[str], shown: int = 3) -> str | None:
     one = len(values) == 1
     return (
         f"{len(values):,} MEMBER_OUSS_ID value{'' if one else 's'} of ASA_SCIENCE "
-        f"{'is not an MOUS uid and was' if one else 'are not MOUS uids and were'} not surveyed "
+        f"{'is not an MOUS uid' if one else 'are not MOUS uids'}, left out of {left_out_of} "
         f"({', '.join(quoted)}{more}): no MOUS can be planned under such a name; check the "
         "archive's rows"
     )

@@ -407,7 +407,8 @@ def test_the_fixes_explorer_lists_each_groups_mouses(engine, demo):
 
 def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
     """A MEMBER_OUSS_ID that is not a uid as the archive writes one is no MOUS: `plan` cannot
-    take it, so the survey neither classifies it nor counts it in the shares; it says so."""
+    take it, so the survey neither classifies it nor counts it in the shares, and neither
+    survey nor `restorekit list` shows it as an MOUS; both say so."""
     db = tmp_path / "archive.db"
     shutil.copy(demo.database, db)
     odd = ["N/A", " uid://A001/X12a3/X80e", "uid___A001_X12a3_X80e", "uid://A001/X12a3/X80e\n"]
@@ -437,5 +438,16 @@ def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
     printed = run_cli("survey", "--db", f"sqlite:///{db}")
     assert printed.returncode == 0, printed.stderr
     assert f"{len(DEMO_SPECS)} MOUSes surveyed" in printed.stdout
-    assert "4 MEMBER_OUSS_ID values of ASA_SCIENCE are not MOUS uids" in printed.stdout
+    assert (
+        "4 MEMBER_OUSS_ID values of ASA_SCIENCE are not MOUS uids, left out of the survey ("
+        in printed.stdout
+    )
     assert "' uid://A001/X12a3/X80e'" in printed.stdout and "'N/A'" in printed.stdout
+    listed = run_cli("list", "--db", f"sqlite:///{db}")
+    assert listed.returncode == 0, listed.stderr
+    assert "N/A" not in listed.stdout.split("MEMBER_OUSS_ID")[0]
+    assert listed.stdout.count("uid://A001/X12a3/X80e") == 1 + 2  # its row; two odd values shown
+    assert (
+        "left out of the list (' uid://A001/X12a3/X80e', 'N/A', 'uid://A001/X12a3/X80e\\n'"
+        in listed.stdout
+    )
