@@ -18,6 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check restorekit tests benchmarks
+	$(BIN)/ruff format --check restorekit tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 

@@ -269,10 +269,9 @@ def test_passwords_are_taken_out_of_parameters():
 # --- the HTML record in a browser -----------------------------------------------------------
 
 
-def test_html_record_reads_well_in_a_browser(batch, tmp_path):
-    browser = chromium_path()
-    row = _row(batch, "seed")
-    flags = [
+def _headless_flags(tmp_path: Path) -> list[str]:
+    """Chromium headless, with a profile of its own and nothing fetched in the background."""
+    return [
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
@@ -283,6 +282,12 @@ def test_html_record_reads_well_in_a_browser(batch, tmp_path):
         "--disable-sync",
         f"--user-data-dir={tmp_path / 'profile'}",
     ]
+
+
+def test_html_record_reads_well_in_a_browser(batch, tmp_path):
+    browser = chromium_path()
+    row = _row(batch, "seed")
+    flags = _headless_flags(tmp_path)
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", Path(row.html).as_uri()],
         capture_output=True,
@@ -401,17 +406,7 @@ def test_archive_text_in_the_record_is_escaped_in_the_browser(tmp_path):
     row = summary.iloc[0]
     assert row.status == "ok", row.error
     browser = chromium_path()
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
+    flags = _headless_flags(tmp_path)
     dom = subprocess.run(
         [browser, *flags, "--dump-dom", Path(row.html).as_uri()],
         capture_output=True,
