@@ -53,7 +53,7 @@ from restorekit.survey_table import (
     summarize,
     survey_codes,
 )
-from restorekit.uids import is_archive_uid, parse_uid
+from restorekit.uids import parse_uid
 
 __all__ = ["IN_LIST_LIMIT", "SurveyResult", "survey", "survey_of"]
 WHOLE_TABLE_THRESHOLD = 5000
@@ -227,27 +227,21 @@ _FORKED: tuple[Engine, list[str], PlanOf, _Deep | None, Tally] | None = None
 
 
 Classified = tuple[list[tuple], list[str]]
-"""One survey row per MOUS (a tuple in the order of the table's columns), and the values
-that name no MOUS (see SurveyResult.not_mouses)."""
+"""The survey rows of :func:`_classify`, and the values that name no MOUS (see
+SurveyResult.not_mouses)."""
 
 
-def _classify(evidence: Iterator[Evidence], codes, plan_of, deep, tally) -> Classified:
-    not_mouses: list[str] = []
-
-    def mouses() -> Iterator[Evidence]:
-        for ev in evidence:
-            if is_archive_uid(ev.mous):
-                yield ev
-            else:
-                not_mouses.append(ev.mous)
-                tally.mous_done()
-
-    planned = _plans(mouses(), deep, plan_of, tally)
-    return [tuple(classify(plan, ev, codes).values()) for ev, plan in planned], not_mouses
+def _classify(evidence: Iterator[Evidence], codes, plan_of, deep, tally) -> list[tuple]:
+    """One survey row per MOUS, as a tuple in the order of the table's columns."""
+    planned = _plans(evidence, deep, plan_of, tally)
+    return [tuple(classify(plan, ev, codes).values()) for ev, plan in planned]
 
 
 def _classify_part(engine, codes, bounds: Bounds, plan_of, deep, tally) -> Classified:
-    return _classify(stream_archive(engine, bounds), codes, plan_of, deep, tally)
+    not_mouses: list[str] = []
+    records = _classify(stream_archive(engine, bounds, not_mouses), codes, plan_of, deep, tally)
+    tally.mous_done(len(not_mouses))
+    return records, not_mouses
 
 
 def _survey_part(bounds: Bounds) -> tuple[Classified, int, float, tuple[int, int]]:
@@ -436,16 +430,21 @@ def _survey_here(
 ) -> tuple[Classified, int]:
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
+        not_mouses: list[str] = []
         if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
-            evidence = stream_archive(engine)
+            evidence = stream_archive(engine, not_mouses=not_mouses)
             if wanted is not None:
                 chosen = set(wanted)
                 evidence = (ev for ev in evidence if ev.mous in chosen)
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
-        classified = _classify(evidence, codes, plan_of, deep, tally)
-    return classified, trips.count
+        records = _classify(evidence, codes, plan_of, deep, tally)
+        if wanted is None:
+            tally.mous_done(len(not_mouses))
+        else:
+            not_mouses.clear()  # the wanted uids were checked; others were not asked for
+    return (records, not_mouses), trips.count
 
 
 def survey_of(

@@ -35,6 +35,7 @@ from restorekit.sources.bulk_queries import (
     within_bounds,
 )
 from restorekit.sources.manifest import choose_manifest
+from restorekit.uids import is_archive_uid
 
 Rows = Mapping[str, Sequence[tuple]]
 
@@ -219,13 +220,17 @@ def _partition_filter(index: ArchiveIndex, wanted: set[str]):
     return keep
 
 
-def stream_archive(engine: Engine, bounds: Bounds = (None, None)) -> Iterator[Evidence]:
+def stream_archive(
+    engine: Engine, bounds: Bounds = (None, None), not_mouses: list[str] | None = None
+) -> Iterator[Evidence]:
     """The evidence of every MOUS in ASA_SCIENCE, reading each table once, in batches.
 
     Eight statements in all: one per table, and the OUSStatus table twice (its small columns
     first, then the XML, which is parsed and dropped MOUS by MOUS so that the documents of
     the whole archive are never in memory together). With ``bounds`` (low, high) only the
     MOUSes whose uid falls in ``[low, high)`` are read, so that workers share the load.
+    MEMBER_OUSS_ID values that are not uids as the archive writes them name no MOUS: they
+    get no evidence, and are appended to ``not_mouses`` when given.
     """
     index = ArchiveIndex()
     status = schema.obs_unit_set_status
@@ -245,6 +250,10 @@ def stream_archive(engine: Engine, bounds: Bounds = (None, None)) -> Iterator[Ev
         )
         for rows in stream_rows(conn, distinct):
             index.add_science(rows)
+        for value in [m for m in index.science if not is_archive_uid(m)]:
+            del index.science[value]
+            if not_mouses is not None:
+                not_mouses.append(value)
         wanted = set(index.science)
         keep = _partition_filter(index, wanted) if bounded else None
         for name in STREAMED_TABLES:
