@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from restorekit.errors import InputError
+from restorekit.errors import InputError, UnknownMousError
 from restorekit.evidence.bulk import iter_evidence, stream_archive
 from restorekit.evidence.gather import Evidence, read_documents
 from restorekit.rules.casa import Install
@@ -42,6 +42,7 @@ from restorekit.sources.archive import RoundTrips
 from restorekit.sources.bulk_queries import (
     IN_LIST_LIMIT,
     Bounds,
+    known_mouses,
     partition_bounds,
     read_tables,
 )
@@ -362,6 +363,8 @@ def survey(
     )
     if jobs < 1:
         raise InputError(f"jobs {jobs} must be at least 1")
+    if wanted:
+        _require_known(engine, wanted)
     started = time.perf_counter()
     codes = survey_codes(deep)
     processes = default_processes() if processes is None else processes
@@ -431,11 +434,10 @@ def _survey_here(
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
         not_mouses: list[str] = []
-        if wanted is None or len(wanted) > WHOLE_TABLE_THRESHOLD:
+        if wanted is None:
             evidence = stream_archive(engine, not_mouses=not_mouses)
-            if wanted is not None:
-                chosen = set(wanted)
-                evidence = (ev for ev in evidence if ev.mous in chosen)
+        elif len(wanted) > WHOLE_TABLE_THRESHOLD:
+            evidence = _chosen(engine, stream_archive(engine), wanted)
         else:
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
@@ -445,6 +447,35 @@ def _survey_here(
         else:
             not_mouses.clear()  # the wanted uids were checked; others were not asked for
     return (records, not_mouses), trips.count
+
+
+def _chosen(engine: Engine, evidence: Iterator[Evidence], wanted: list[str]):
+    """The evidence of the ``wanted`` MOUSes among the whole archive's; then, read as for a
+    short list, that of those without science rows (every EB failed QA0), which the archive's
+    stream does not hold."""
+    chosen, seen = set(wanted), set()
+    for ev in evidence:
+        if ev.mous in chosen:
+            seen.add(ev.mous)
+            yield ev
+    rest = [m for m in wanted if m not in seen]
+    if rest:
+        yield from iter_evidence(read_tables(engine, rest), rest)
+
+
+def _require_known(engine: Engine, wanted: list[str]) -> None:
+    """Raise unless the archive mentions each MOUS asked for, as ``restorekit plan`` does."""
+    known = known_mouses(engine, wanted)
+    unknown = [m for m in wanted if m not in known]
+    if not unknown:
+        return
+    more = len(unknown) - 3
+    shown = ", ".join(unknown[:3]) + (f" and {more:,} more" if more > 0 else "")
+    verb = "is" if len(unknown) == 1 else "are"
+    raise UnknownMousError(
+        f"{len(unknown):,} of the {len(wanted):,} MOUSes asked for {verb} not in the archive "
+        f"({shown}); check the uids, or list the known ones with `restorekit list`"
+    )
 
 
 def survey_of(

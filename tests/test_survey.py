@@ -8,6 +8,7 @@ from restorekit import archive_survey
 from restorekit.archive_survey import IN_LIST_LIMIT, survey
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
+from restorekit.errors import UnknownMousError
 from restorekit.inspection import inspect_mous
 from restorekit.rules.findings import CODES
 from restorekit.sources.archive import RoundTrips, connect
@@ -113,6 +114,33 @@ def test_a_list_of_mouses_uses_chunked_in_lists(tmp_path):
     # still classified: it has nothing to restore
     assert not mine.drop(common).restorable.any()
     assert all("IN (" in s or "IN (__[POSTCOMPILE" in s or "IN (?" in s for s in trips.statements)
+
+
+def test_a_long_list_is_classified_as_a_short_one(tmp_path, monkeypatch):
+    """Above WHOLE_TABLE_THRESHOLD the archive is streamed whole and the list picked from it;
+    the MOUSes asked for that have no science rows (every EB failed QA0) are still classified,
+    as a short list classifies them, not dropped."""
+    specs = list(synthetic_specs(300, 7))
+    engine = connect(build_archive(tmp_path / "a", specs, files="none").url)
+    wanted = [s.mous for s in specs[::2]]
+    short = survey(engine, wanted, processes=1)
+    streamed = set(survey(engine, processes=1).table.mous)
+    assert set(short.table.mous) == set(wanted) and not set(wanted) <= streamed
+    monkeypatch.setattr(archive_survey, "WHOLE_TABLE_THRESHOLD", 10)
+    assert survey(engine, wanted, processes=1).table.equals(short.table)
+
+
+def test_a_list_naming_an_mous_the_archive_lacks_is_refused(engine, demo, tmp_path):
+    """As `restorekit plan` refuses an unknown MOUS, the survey of a list does, naming it,
+    rather than classifying it as an uncalibrated MOUS without an OUSStatus."""
+    typo = "uid://A001/X12a3/X80f"  # the seed's MOUS is X80e; X80f is its SBStatus
+    with pytest.raises(UnknownMousError, match=r"1 of the 2 MOUSes .* \(uid://A001/X12a3/X80f\)"):
+        survey(engine, ["uid://A001/X12a3/X80e", typo])
+    mous_file = tmp_path / "mous.txt"
+    mous_file.write_text(f"uid://A001/X12a3/X80e\n{typo}\n")
+    result = run_cli("survey", "--db", demo.url, "--mous-file", str(mous_file))
+    assert result.returncode == 2 and typo in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_synthetic_archives_are_deterministic_and_shaped():
