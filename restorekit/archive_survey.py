@@ -47,7 +47,7 @@ from restorekit.sources.bulk_queries import (
     read_tables,
 )
 from restorekit.sources.document_cache import DocumentCache
-from restorekit.sources.ngas import NgasStore
+from restorekit.sources.ngas import NgasStore, NgasUnreachableError
 from restorekit.survey_table import (
     SURVEY_COLUMNS,
     classify,
@@ -65,6 +65,9 @@ turn (about a tenth faster than MOUS by MOUS), and progress is counted per chunk
 DEEP_CHUNK = 100
 """The same in a deep survey, smaller: one that fetches its documents plans a few hundred
 MOUSes a second, and its progress should not move by seconds at a time."""
+STOPS_A_DEEP_SURVEY = (NgasUnreachableError,)
+"""Failures of NGAS itself, not of one document: a deep survey stops on the first (after its
+retries) instead of counting every MOUS after it apart; with a cache, a rerun resumes."""
 
 
 @dataclass
@@ -195,10 +198,11 @@ def _plans(evidence: Iterator[Evidence], deep: _Deep | None, plan_of: PlanOf, ta
             if cache is not None and name and cache.has(name, ev.product_sizes.get(name)):
                 # Read here: the cache holds it (and, as a rule, the scripts), and threads
                 # would only contend for the interpreter over parsing.
-                read_documents(ev, store, cache)
+                read_documents(ev, store, cache, fatal=STOPS_A_DEEP_SURVEY)
                 pending.append((ev, None))
             else:
-                pending.append((ev, pool.submit(read_documents, ev, store, cache)))
+                reading = pool.submit(read_documents, ev, store, cache, fatal=STOPS_A_DEEP_SURVEY)
+                pending.append((ev, reading))
             if len(pending) >= ahead + DEEP_CHUNK:
                 chunk = _read([pending.popleft() for _ in range(DEEP_CHUNK)])
                 yield from _planned(chunk, plan_of, tally)

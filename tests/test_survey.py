@@ -8,11 +8,11 @@ from restorekit import archive_survey
 from restorekit.archive_survey import IN_LIST_LIMIT, survey
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
-from restorekit.errors import UnknownMousError
+from restorekit.errors import NgasError, UnknownMousError
 from restorekit.inspection import inspect_mous
 from restorekit.rules.findings import CODES
 from restorekit.sources.archive import RoundTrips, connect
-from restorekit.sources.ngas import LocalNgas
+from restorekit.sources.ngas import HttpNgas, LocalNgas, NgasUnreachableError
 from restorekit.survey_table import survey_codes
 
 from .helpers import run_cli
@@ -479,3 +479,28 @@ def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
         "left out of the list (' uid://A001/X12a3/X80e', 'N/A', 'uid://A001/X12a3/X80e\\n'"
         in listed.stdout
     )
+
+
+def test_a_deep_survey_stops_when_ngas_cannot_be_reached(engine, demo, monkeypatch):
+    """NGAS down is not a property of each MOUS: rather than count every MOUS apart and print
+    shares of the few left (the uncalibrated one at 100 %), the survey stops, exit 1."""
+    monkeypatch.setattr("restorekit.sources.fetch.time.sleep", lambda s: None)
+    closed = HttpNgas("http://127.0.0.1:9", timeout=2)
+    for processes in (1, 2):
+        with pytest.raises(NgasUnreachableError, match="cannot be reached"):
+            survey(engine, deep=True, store=closed, processes=processes, jobs=2)
+    # One document NGAS does not hold is that MOUS's problem: counted apart, the survey goes on.
+    missing = "member.uid___A001_X1284_X265f.hifa_calimage.pipeline_manifest.xml"
+
+    class Holey(LocalNgas):
+        def stream(self, file_id, offset=0):
+            if file_id == missing:
+                raise NgasError(f"{file_id} is not in NGAS (HTTP 404)")
+            return super().stream(file_id, offset)
+
+    result = survey(engine, deep=True, store=Holey(demo.ngas))
+    assert result.degraded == ["uid://A001/X1284/X265f"]
+    assert len(result.table) == len(DEMO_SPECS)
+    printed = run_cli("survey", "--deep", "--ngas", "http://127.0.0.1:9", "--db", demo.url)
+    assert printed.returncode == 1 and "cannot be reached" in printed.stderr
+    assert len(printed.stderr.strip().splitlines()) == 1

@@ -197,12 +197,18 @@ def gather(engine: Engine, mous: str, store: NgasStore | None = None) -> Evidenc
     return ev
 
 
-def read_documents(ev: Evidence, store: NgasStore, cache: DocumentCache | None = None) -> None:
+Fatal = tuple[type[Exception], ...]
+
+
+def read_documents(
+    ev: Evidence, store: NgasStore, cache: DocumentCache | None = None, *, fatal: Fatal = ()
+) -> None:
     """Fetch and parse the manifest and delivered scripts named by the product list.
 
     Each is read with retries, a size cap and a deadline
     (:func:`restorekit.sources.fetch.read_document`); one that still cannot be read is recorded
-    in ``ev.document_problems``.
+    in ``ev.document_problems``, unless its error is one of ``fatal``, which is raised (a
+    survey stops when NGAS cannot be reached at all rather than count every MOUS apart).
     """
     ev.documents_read = True
     name = ev.manifest_name
@@ -210,13 +216,15 @@ def read_documents(ev: Evidence, store: NgasStore, cache: DocumentCache | None =
         try:
             parse = functools.partial(parse_manifest, name=name)
             ev.manifest = _read_parsed(ev, store, name, cache, _MANIFEST, parse)
+        except fatal:
+            raise
         except (NgasError, DocumentError) as exc:
             ev.document_problems[name] = str(exc)
     manifest = ev.manifest
     restore = _script(ev, manifest.restorescript if manifest else None, "piperestorescript")
-    ev.restore_script = _read_script(ev, store, restore, cache)
+    ev.restore_script = _read_script(ev, store, restore, cache, fatal)
     pipescript = _script(ev, manifest.pipescript if manifest else None, "pipescript")
-    ev.pipescript = _read_script(ev, store, pipescript, cache)
+    ev.pipescript = _read_script(ev, store, pipescript, cache, fatal)
 
 
 def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
@@ -227,7 +235,11 @@ def _script(ev: Evidence, pointer: str | None, kind: str) -> str | None:
 
 
 def _read_script(
-    ev: Evidence, store: NgasStore, name: str | None, cache: DocumentCache | None = None
+    ev: Evidence,
+    store: NgasStore,
+    name: str | None,
+    cache: DocumentCache | None = None,
+    fatal: Fatal = (),
 ) -> DeliveredScript | None:
     """A delivered script; ``None`` when there is none, or when it could not be read (then
     ``ev.document_problems`` says why)."""
@@ -235,6 +247,8 @@ def _read_script(
         return None
     try:
         return _read_parsed(ev, store, name, cache, _SCRIPT, functools.partial(_script_of, name))
+    except fatal:
+        raise
     except (NgasError, DocumentError) as exc:
         ev.document_problems[name] = str(exc)
         return None

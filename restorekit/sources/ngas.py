@@ -48,6 +48,11 @@ class TransientNgasError(NgasError):
     """A failure worth retrying (timeout, connection reset, HTTP 5xx)."""
 
 
+class NgasUnreachableError(TransientNgasError):
+    """No connection to NGAS at all (refused, no route, name unknown, timed out): the
+    store, not one file, is failing."""
+
+
 class NgasStore(Protocol):
     """A source of product files by NGAS file id."""
 
@@ -267,8 +272,8 @@ class HttpNgas:
         error = TransientNgasError if status >= 500 else NgasError
         return error(f"NGAS at {self.location} refused {file_id}: HTTP {status}")
 
-    def _unreachable(self, reason: object) -> TransientNgasError:
-        return TransientNgasError(
+    def _unreachable(self, reason: object) -> NgasUnreachableError:
+        return NgasUnreachableError(
             f"NGAS at {self.location} cannot be reached ({reason}); check the URL and the network"
         )
 
