@@ -8,6 +8,31 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from restorekit.errors import InputError
+
+
+def output_file(value: str | os.PathLike, *, what: str) -> Path:
+    """``value`` as a file to write later, checked now: in an existing directory this process
+    may write in, and not itself a directory. A long run then never ends on a path it could
+    not write.
+
+    Raises
+    ------
+    InputError
+        Naming ``what``, the path and how to fix it.
+    """
+    path = Path(value).expanduser()
+    parent = path.parent
+    if path.is_dir():
+        problem = "is a directory; give a file name in it"
+    elif not parent.is_dir():
+        problem = f"is in {str(parent)!r}, which is not a directory; create it or give another path"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"cannot be written: {str(parent)!r} is not writable"
+    else:
+        return path
+    raise InputError(f"{what} {str(path)!r} {problem}")
+
 
 def atomic_write(path: Path, data: str | bytes, *, executable: bool = False) -> Path:
     """Write ``data`` to a temporary file beside ``path``, then rename it into place."""

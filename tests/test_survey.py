@@ -1,3 +1,4 @@
+import os
 import shutil
 import sqlite3
 
@@ -8,7 +9,8 @@ from restorekit import archive_survey
 from restorekit.archive_survey import IN_LIST_LIMIT, survey
 from restorekit.demo import DEMO_SPECS, build_archive
 from restorekit.demo.synthetic import Rates, synthetic_specs
-from restorekit.errors import NgasError, UnknownMousError
+from restorekit.errors import InputError, NgasError, UnknownMousError
+from restorekit.fsutil import output_file
 from restorekit.inspection import inspect_mous
 from restorekit.rules.findings import CODES
 from restorekit.sources.archive import RoundTrips, connect
@@ -171,6 +173,28 @@ def test_cli_survey(demo, tmp_path):
     result = run_cli("survey", "--db", demo.url, "--mous-file", str(mous_file))
     assert result.returncode == 2 and "line 2" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "out, problem",
+    [
+        ("missing/survey.csv", "which is not a directory; create it"),
+        (".", "is a directory; give a file name"),
+        ("locked/survey.csv", "is not writable"),
+    ],
+)
+def test_cli_survey_checks_out_before_it_surveys(demo, tmp_path, monkeypatch, out, problem):
+    """A path --out cannot take is said at once (exit 2), not after an hour of deep survey
+    as an internal error."""
+    (tmp_path / "locked").mkdir(mode=0o500)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: "locked" not in str(p) and real_access(p, m))
+    with pytest.raises(InputError, match=problem):
+        output_file(tmp_path / out, what="--out")
+    if out != "locked/survey.csv":  # root writes anywhere: os.access is only patched here
+        result = run_cli("survey", "--db", demo.url, "--out", str(tmp_path / out))
+        assert result.returncode == 2 and problem in result.stderr, result.stderr
+        assert "surveyed" not in result.stdout
 
 
 def test_cli_synthetic_archive(tmp_path):

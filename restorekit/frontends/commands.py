@@ -203,11 +203,12 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
 
 def cmd_survey(args: argparse.Namespace) -> int:
     from restorekit.archive_survey import survey_of
-    from restorekit.fsutil import atomic_write
+    from restorekit.fsutil import atomic_write, output_file
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
     from restorekit.survey_table import casa_needs, fixes_answer, not_mouses_note
 
+    out = output_file(args.out, what="--out") if args.out else None
     catalog = read_catalog(SiteSettings.load(args.settings))
     with survey_bar(args.progress, args.deep) as progress:
         try:
@@ -262,11 +263,9 @@ def cmd_survey(args: argparse.Namespace) -> int:
             f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "
             f"read (e.g. {result.degraded[0]}); see the 'degraded' column of --out"
         )
-    if args.out:
-        from pathlib import Path
-
-        atomic_write(Path(args.out), result.table.to_csv(index=False))
-        print(f"per-MOUS table: {args.out}")
+    if out is not None:
+        atomic_write(out, result.table.to_csv(index=False))
+        print(f"per-MOUS table: {out}")
     return 0
 
 

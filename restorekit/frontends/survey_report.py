@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from restorekit.frontends.display import (
@@ -35,11 +33,13 @@ def survey_report(
     is, MOUSes per finding, the CASA versions needed and what the site's installs (from
     ``settings``) restore; returns the summary."""
     from restorekit.archive_survey import survey_of
+    from restorekit.fsutil import atomic_write, output_file
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
     from restorekit.survey_table import casa_needs, not_mouses_note
 
     install_error_display()
+    out = output_file(out_csv, what="out_csv") if out_csv else None
     catalog = read_catalog(SiteSettings.load(settings))
     result = survey_of(
         db,
@@ -85,11 +85,9 @@ def survey_report(
     )
     _casa_section(result.table, catalog)
     show(result.table.head(top), caption=f"per-MOUS table (first {top} rows)")
-    if out_csv:
-        from restorekit.fsutil import atomic_write
-
-        atomic_write(Path(out_csv), result.table.to_csv(index=False))
-        note(f"per-MOUS table written to {out_csv}")
+    if out is not None:
+        atomic_write(out, result.table.to_csv(index=False))
+        note(f"per-MOUS table written to {out}")
     summary = {
         "mouses": len(result.table),
         "round_trips": result.round_trips,
