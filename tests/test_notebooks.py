@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import papermill
 import pytest
 
@@ -197,6 +198,9 @@ def test_the_batch_went_on_and_saved_its_summary(batch):
     assert sorted(summary.status) == ["failed", "failed", "ok", "ok", "ok"]
     saved = (tmp / "records" / "summary.csv").read_text()
     assert "uid://A001/X133d/X5e1" in saved and SECRET not in saved
+    # counts stay integers beside the failed runs' empty cells (6, not 6.0)
+    written = pd.read_csv(tmp / "records" / "summary.csv", dtype=str).set_index("parameters")
+    assert written.loc[str(tmp / "seed.yaml"), "findings"] == "6"
 
 
 def test_interactive_run_does_not_wait(tmp_path, demo):

@@ -298,7 +298,8 @@ def run_batch(
     rows = [asdict(o) for o in outcomes]
     for row in rows:
         row.pop("result")
-    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype({"failed_cell": "Int64"})
+    integers = {"failed_cell": "Int64", "findings": "Int64"}  # counts, also beside a failed run
+    summary = pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype(integers)
     summary = summary.sort_values(
         ["status", "mous"], ignore_index=True
     )  # failures ("failed" < "ok") first
