@@ -54,6 +54,10 @@ def test_sql_command_shows_oracle_sql(capsys):
             "127.0.0.1",
         ),
         (["sql", "nope"], 2, "no query named 'nope'"),
+        # a file that is no database: the driver's words, not the SQL that met them
+        (["list", "--db", __file__], 1, "failed: file is not a database"),
+        (["plan", "uid://A001/X12a3/X80e", "--db", __file__], 1, "failed: file is not a database"),
+        (["ngas-serve", "/nonexistent/ngas"], 2, "'/nonexistent/ngas' is not a directory"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(args, code, needle):
@@ -64,10 +68,11 @@ def test_bad_input_is_one_line_without_traceback(args, code, needle):
     assert len(lines) == 1, result.stderr
     assert needle in lines[0]
     # Without --db the embedded demo archive is used, and said so; never otherwise.
-    uses_demo = args[0] != "sql" and "--db" not in args
+    uses_demo = args[0] not in ("sql", "ngas-serve") and "--db" not in args
     assert [n for n in notes if "embedded demo archive" in n] == (notes if uses_demo else [])
     assert bool(notes) == uses_demo
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
+    assert "[SQL:" not in result.stderr
 
 
 def test_every_command_has_help():

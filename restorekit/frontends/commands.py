@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import sys
 import time
+from pathlib import Path
 
 from restorekit.errors import InputError
 from restorekit.frontends.render import catalog_table, format_table, print_plan
@@ -183,6 +184,11 @@ def cmd_ngas_serve(args: argparse.Namespace) -> int:
         from restorekit.demo import demo_archive
 
         directory = demo_archive().ngas
+    if not Path(directory).is_dir():
+        raise InputError(
+            f"{str(directory)!r} is not a directory; give the directory of files to serve "
+            "(default: the demo archive's)"
+        )
     if args.latency < 0:
         raise InputError(f"--latency {args.latency:g} must be 0 or more milliseconds")
     with NgasServer(
@@ -350,7 +356,6 @@ def cmd_demo_archive(args: argparse.Namespace) -> int:
 
 def find_notebook(name: str) -> str:
     """A notebook of the project: under ./notebooks, else beside the package (a clone)."""
-    from pathlib import Path
 
     from restorekit.errors import InputError
 

@@ -251,7 +251,10 @@ def translate_errors(engine: Engine) -> Iterator[None]:
             "check the URL, the network and the credentials (RESTOREKIT_DB_PASSWORD)"
         ) from None
     except PandasDatabaseError as exc:
-        cause = " ".join(str(exc.__cause__ or exc).split())
+        if isinstance(exc.__cause__, sa.exc.DBAPIError):  # not its SQL: the driver's words
+            cause = _driver_message(exc.__cause__)
+        else:
+            cause = " ".join(str(exc.__cause__ or exc).split())
         missing = "no such table" in cause or "no such column" in cause
         raise ArchiveError(
             f"the database at {describe(engine)} "
