@@ -10,8 +10,16 @@ import time
 
 import pytest
 
+from restorekit.errors import RestoreAreaError
 from restorekit.frontends.cli import main
-from restorekit.restore.jobs import JobOptions, condor_description, read_area, status, submit
+from restorekit.restore.jobs import (
+    JobOptions,
+    _remember,
+    condor_description,
+    read_area,
+    status,
+    submit,
+)
 from restorekit.restore.prepare import prepare_restore
 from restorekit.settings import SiteSettings
 from restorekit.sources.ngas import LocalNgas
@@ -98,6 +106,28 @@ def test_dry_run_writes_and_prints_but_submits_nothing(areas, capsys):
     out = capsys.readouterr().out
     assert out.count("condor_submit -terse") == 2
     assert all((a / "working" / "restore.sub").is_file() for a in areas)
+
+
+def test_an_area_gets_one_job_at_a_time(areas, monkeypatch, capsys):
+    """Two restores in one working/ would overwrite each other: an area named twice, or one
+    whose last job the scheduler still holds, is refused (exit 2); a finished one is not."""
+    seed = areas[0]
+    with pytest.raises(RestoreAreaError, match="is given twice"):
+        submit([seed, areas[1], seed / "working" / ".."], "slurm", dry_run=True)
+    _remember(read_area(seed), "slurm", "41")
+    for state, refused in (
+        ("RUNNING", True),
+        ("PENDING", True),
+        ("COMPLETED", False),
+        (None, False),
+    ):
+        monkeypatch.setattr("restorekit.restore.jobs._slurm_state", lambda job, s=state: s)
+        code = main(["submit", str(seed), "--scheduler", "slurm", "--dry-run"])
+        err = capsys.readouterr().err
+        assert code == (2 if refused else 0), (state, err)
+        assert (f"slurm job 41 still {state}; wait" in err and "scancel 41" in err) == refused
+    assert main(["submit", str(seed), "--scheduler", "htcondor", "--array", "--dry-run"]) == 2
+    assert "--array is for Slurm" in capsys.readouterr().err
 
 
 def test_the_htcondor_description_runs_the_area_script(areas):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from restorekit.errors import InputError, RestorekitError, SchedulerError
+from restorekit.errors import InputError, RestoreAreaError, RestorekitError, SchedulerError
 from restorekit.fsutil import atomic_write
 from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr_reading import read_ppr
@@ -263,7 +263,10 @@ def submit(
 
     With ``dry_run`` the files are written and the commands returned, nothing submitted.
     """
+    if array and scheduler != "slurm":
+        raise InputError(f"--array is for Slurm; {scheduler} submits each area's own job")
     areas = [read_area(p) for p in paths]
+    _one_job_per_area(areas)
     result = Submission(scheduler)
     for area in areas:
         area.logs.mkdir(exist_ok=True)
@@ -289,6 +292,45 @@ def submit(
             result.jobs[str(area.root)] = job
             _remember(area, scheduler, job)
     return result
+
+
+ACTIVE_STATES = frozenset(
+    {
+        # Slurm (squeue %T, sacct State)
+        "PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "SUSPENDED", "REQUEUED",
+        "REQUEUE_HOLD", "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED",
+        # HTCondor (JobStatus, named)
+        "IDLE", "HELD", "TRANSFERRING_OUTPUT",
+    }
+)  # fmt: skip
+"""Job states in which the job may still run in its area."""
+
+
+def _one_job_per_area(areas: list[Area]) -> None:
+    """Refuse an area named twice, or one whose last job the scheduler still holds: two
+    restores in one working/ would overwrite each other's measurement sets."""
+    seen: dict[Path, Path] = {}
+    for area in areas:
+        key = area.root.resolve()
+        if key in seen:
+            raise RestoreAreaError(
+                f"{area.root} is given twice (also as {seen[key]}); one job restores an area",
+                path=str(area.root),
+            )
+        seen[key] = area.root
+    for area in areas:
+        jobs = json.loads(area.record.read_text()).get("jobs") or []
+        if not jobs:
+            continue
+        last = jobs[-1]
+        state = (_slurm_state if last["scheduler"] == "slurm" else _condor_state)(last["id"])
+        if state in ACTIVE_STATES:
+            cancel = "scancel" if last["scheduler"] == "slurm" else "condor_rm"
+            raise RestoreAreaError(
+                f"{area.root} has {last['scheduler']} job {last['id']} still {state}; wait "
+                f"for it to end, or cancel it ({cancel} {last['id']}), then submit again",
+                path=str(area.root),
+            )
 
 
 def _submit_array(
@@ -353,7 +395,8 @@ def _slurm_state(job: str) -> str | None:
 
 
 def _condor_state(cluster: str) -> str | None:
-    names = {"1": "IDLE", "2": "RUNNING", "3": "REMOVED", "4": "COMPLETED", "5": "HELD"}
+    names = {"1": "IDLE", "2": "RUNNING", "3": "REMOVED", "4": "COMPLETED", "5": "HELD",
+             "6": "TRANSFERRING_OUTPUT", "7": "SUSPENDED"}  # fmt: skip
     for command in (
         ["condor_q", cluster, "-af", "JobStatus"],
         ["condor_history", cluster, "-af", "JobStatus", "-limit", "1"],
