@@ -130,6 +130,27 @@ def test_an_area_gets_one_job_at_a_time(areas, monkeypatch, capsys):
     assert "--array is for Slurm" in capsys.readouterr().err
 
 
+def test_preparing_an_area_again_keeps_its_jobs_and_waits_for_a_running_one(
+    areas, engine, demo, monkeypatch
+):
+    """The area's record is rewritten by every prepare: the jobs submit recorded stay in it
+    (status still finds the last), and while the scheduler holds that job, prepare leaves
+    the area alone rather than rewrite its PPR and scripts under a running restore."""
+    seed = areas[0]
+    _remember(read_area(seed), "slurm", "41")
+    record = seed / "working" / "restorekit.json"
+    settings = SiteSettings.load()  # other settings than the fixture's: --overwrite needed
+    again = dict(engine=engine, store=LocalNgas(demo.ngas), progress=False)
+    monkeypatch.setattr("restorekit.restore.jobs._slurm_state", lambda job: "RUNNING")
+    with pytest.raises(RestoreAreaError, match="slurm job 41 still RUNNING.*then prepare again"):
+        prepare_restore(AREAS[0], seed.parents[3], overwrite=True, settings=settings, **again)
+    assert json.loads(record.read_text())["jobs"][-1]["id"] == "41"
+    monkeypatch.setattr("restorekit.restore.jobs._slurm_state", lambda job: "COMPLETED")
+    prepare_restore(AREAS[0], seed.parents[3], overwrite=True, settings=settings, **again)
+    assert [j["id"] for j in json.loads(record.read_text())["jobs"]] == ["41"]
+    assert status([seed])[0].job == "slurm 41"
+
+
 def test_the_htcondor_description_runs_the_area_script(areas):
     area = read_area(areas[0])
     text = condor_description(area, JobOptions(cores=4, memory="16G", time="1-02:00:00"))

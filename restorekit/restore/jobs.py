@@ -306,6 +306,23 @@ ACTIVE_STATES = frozenset(
 """Job states in which the job may still run in its area."""
 
 
+def still_held(jobs: list[dict]) -> tuple[dict, str] | None:
+    """The last of an area's ``jobs`` and its state, when the scheduler still holds it."""
+    if not jobs:
+        return None
+    last = jobs[-1]
+    state = (_slurm_state if last.get("scheduler") == "slurm" else _condor_state)(last["id"])
+    return (last, state) if state in ACTIVE_STATES else None
+
+
+def held_message(where: Path, job: dict, state: str, then: str) -> str:
+    cancel = "scancel" if job.get("scheduler") == "slurm" else "condor_rm"
+    return (
+        f"{where} has {job.get('scheduler')} job {job['id']} still {state}; wait for it to "
+        f"end, or cancel it ({cancel} {job['id']}), then {then}"
+    )
+
+
 def _one_job_per_area(areas: list[Area]) -> None:
     """Refuse an area named twice, or one whose last job the scheduler still holds: two
     restores in one working/ would overwrite each other's measurement sets."""
@@ -320,16 +337,9 @@ def _one_job_per_area(areas: list[Area]) -> None:
         seen[key] = area.root
     for area in areas:
         jobs = json.loads(area.record.read_text()).get("jobs") or []
-        if not jobs:
-            continue
-        last = jobs[-1]
-        state = (_slurm_state if last["scheduler"] == "slurm" else _condor_state)(last["id"])
-        if state in ACTIVE_STATES:
-            cancel = "scancel" if last["scheduler"] == "slurm" else "condor_rm"
+        if held := still_held(jobs):
             raise RestoreAreaError(
-                f"{area.root} has {last['scheduler']} job {last['id']} still {state}; wait "
-                f"for it to end, or cancel it ({cancel} {last['id']}), then submit again",
-                path=str(area.root),
+                held_message(area.root, *held, "submit again"), path=str(area.root)
             )
 
 

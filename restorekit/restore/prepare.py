@@ -14,11 +14,12 @@ from restorekit.errors import NotRestorableError, PreflightError, RestoreAreaErr
 from restorekit.fsutil import atomic_link, atomic_write
 from restorekit.inspection import Inspection, inspect_mous
 from restorekit.restore.check import CheckReport, check_area
+from restorekit.restore.jobs import held_message, still_held
 from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr import build_ppr
 from restorekit.restore.ppr_reading import check_ppr
 from restorekit.restore.rawdata import export_rawdata, raw_store_for
-from restorekit.restore.record import area_record, claim_area
+from restorekit.restore.record import area_record, claim_area, submitted_jobs
 from restorekit.restore.runlog import run_log
 from restorekit.restore.scriptgen import rawdata_script, restore_script, run_script
 from restorekit.rules.casa import Install
@@ -144,7 +145,13 @@ def prepare_restore(
         )
     layout = RestoreLayout.for_plan(plan, root)
     texts = _render(plan, layout, settings)
-    resumed = _start_area(layout, plan, settings, texts, overwrite)
+    submitted = submitted_jobs(layout)
+    if held := still_held(submitted):
+        raise RestoreAreaError(
+            held_message(layout.mous_dir, *held, "prepare again"), mous=plan.mous
+        )
+    kept = {"jobs": submitted} if submitted else {}
+    resumed = _start_area(layout, plan, settings, texts, overwrite, kept)
     with run_log(layout):
         log.info(
             "prepare %s: route %s, %s, sessions %s%s",
@@ -164,7 +171,7 @@ def prepare_restore(
         record = area_record(
             plan, settings, "prepared", texts.created,
             database=describe(engine), ngas=store.location, plan=plan.to_dict(),
-            products=report.names, product_sizes=sizes,
+            products=report.names, product_sizes=sizes, **kept,
         )  # fmt: skip
         atomic_write(layout.record, record)
         return _preflight(prepared, fetch_raw)
@@ -195,12 +202,15 @@ def _render(plan, layout: RestoreLayout, settings: SiteSettings) -> _Texts:
     )
 
 
-def _start_area(layout, plan, settings: SiteSettings, texts: _Texts, overwrite: bool) -> bool:
-    """Claim the area (True when resuming) and write the claim before the first product."""
+def _start_area(
+    layout, plan, settings: SiteSettings, texts: _Texts, overwrite: bool, kept: dict
+) -> bool:
+    """Claim the area (True when resuming) and write the claim before the first product;
+    ``kept``: what the area's record keeps from before (its jobs)."""
     resumed = claim_area(layout, plan, settings, overwrite)
     try:
         layout.create()
-        claim = area_record(plan, settings, "preparing", texts.created, plan=plan.to_dict())
+        claim = area_record(plan, settings, "preparing", texts.created, plan=plan.to_dict(), **kept)
         atomic_write(layout.record, claim)
     except OSError as exc:
         raise RestoreAreaError(

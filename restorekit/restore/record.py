@@ -78,6 +78,16 @@ def _refuse_symlinks(layout: RestoreLayout) -> None:
                 )
 
 
+def submitted_jobs(layout: RestoreLayout) -> list[dict]:
+    """The jobs ``restorekit submit`` recorded in the area (oldest first): a new record of the
+    area keeps them, so that ``status`` still finds the last one."""
+    try:
+        jobs = json.loads(layout.record.read_text()).get("jobs")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return jobs if isinstance(jobs, list) else []
+
+
 def area_record(the_plan, settings: SiteSettings, status: str, created: datetime, **more) -> str:
     """``working/restorekit.json``: what the area was made from (never a password)."""
     record = {
