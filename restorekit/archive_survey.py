@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from restorekit.errors import InputError, UnknownMousError
+from restorekit.errors import UnknownMousError, count_option
 from restorekit.evidence.bulk import iter_evidence, stream_archive
 from restorekit.evidence.gather import Evidence, read_documents
 from restorekit.rules.casa import Install
@@ -365,8 +365,7 @@ def survey(
         if mouses is None
         else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
     )
-    if jobs < 1:
-        raise InputError(f"jobs {jobs} must be at least 1")
+    count_option(jobs, "jobs")
     if wanted:
         _require_known(engine, wanted)
     started = time.perf_counter()

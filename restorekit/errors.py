@@ -102,3 +102,21 @@ class SchedulerError(RestorekitError):
     """A batch scheduler's command (sbatch, squeue, condor_submit, ...) failed or is missing."""
 
     exit_code = 1
+
+
+def count_option(value: int, what: str) -> int:
+    """``value`` when it is a whole number of at least 1, else :class:`InputError` naming
+    ``what`` (``--jobs``, ``jobs``)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} {value!r} must be a whole number of at least 1")
+    return value
+
+
+def seconds_option(value: float | None, what: str) -> float | None:
+    """``value`` (``None``: no limit) when it is a finite number of seconds above 0, else
+    :class:`InputError` naming ``what``."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e12:
+        raise InputError(f"{what} {value!r} must be a number of seconds above 0")
+    return float(value)

@@ -58,6 +58,38 @@ def test_sql_command_shows_oracle_sql(capsys):
         (["list", "--db", __file__], 1, "failed: file is not a database"),
         (["plan", "uid://A001/X12a3/X80e", "--db", __file__], 1, "failed: file is not a database"),
         (["ngas-serve", "/nonexistent/ngas"], 2, "'/nonexistent/ngas' is not a directory"),
+        # counts and durations that cannot be: said before anything is written
+        (
+            ["prepare", "uid://A001/X12a3/X80e", "--db", "demo", "--root", "/x", "--jobs", "0"],
+            2,
+            "jobs 0 must be a whole number of at least 1",
+        ),
+        (
+            [
+                "prepare",
+                "uid://A001/X12a3/X80e",
+                "--db",
+                "demo",
+                "--root",
+                "/x",
+                "--deadline",
+                "nan",
+            ],
+            2,
+            "deadline nan must be a number of seconds above 0",
+        ),
+        (
+            [
+                "run",
+                "notebooks/restore_mous.ipynb",
+                "-f",
+                "parameters/demo-batch.yaml",
+                "--jobs",
+                "0",
+            ],
+            2,
+            "jobs 0 must be a whole number of at least 1",
+        ),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(args, code, needle):
@@ -68,7 +100,7 @@ def test_bad_input_is_one_line_without_traceback(args, code, needle):
     assert len(lines) == 1, result.stderr
     assert needle in lines[0]
     # Without --db the embedded demo archive is used, and said so; never otherwise.
-    uses_demo = args[0] not in ("sql", "ngas-serve") and "--db" not in args
+    uses_demo = args[0] not in ("sql", "ngas-serve", "run") and "--db" not in args
     assert [n for n in notes if "embedded demo archive" in n] == (notes if uses_demo else [])
     assert bool(notes) == uses_demo
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from restorekit.errors import RestoreAreaError
+from restorekit.errors import InputError, RestoreAreaError
 from restorekit.frontends.cli import main
 from restorekit.restore.jobs import (
     JobOptions,
@@ -149,6 +149,13 @@ def test_preparing_an_area_again_keeps_its_jobs_and_waits_for_a_running_one(
     prepare_restore(AREAS[0], seed.parents[3], overwrite=True, settings=settings, **again)
     assert [j["id"] for j in json.loads(record.read_text())["jobs"]] == ["41"]
     assert status([seed])[0].job == "slurm 41"
+
+
+@pytest.mark.parametrize("cores", ["0", "-2", "eight", "1.5"])
+def test_job_cores_are_a_whole_number_of_at_least_one(cores):
+    with pytest.raises(InputError, match=f"job cores '{cores}' is not a whole number"):
+        JobOptions.of(SiteSettings(), cores=cores)
+    assert JobOptions.of(SiteSettings(), cores="8").cores == 8
 
 
 def test_the_htcondor_description_runs_the_area_script(areas):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from restorekit.errors import InputError
+from restorekit.errors import InputError, count_option
 from restorekit.frontends.display import RESULT_MIME
 from restorekit.frontends.parameters import (
     Run,
@@ -261,8 +261,10 @@ def run_batch(
     Raises
     ------
     InputError
-        For a missing notebook or unreadable parameter files (before anything runs).
+        For a missing notebook, unreadable parameter files or ``jobs`` below 1 (before
+        anything runs).
     """
+    count_option(jobs, "jobs")
     notebook = Path(notebook)
     if not notebook.is_file():
         raise InputError(f"notebook {str(notebook)!r} does not exist")
@@ -279,7 +281,7 @@ def run_batch(
         if cluster is None:
             with (
                 password_in_environment(password),
-                ThreadPoolExecutor(max_workers=max(1, jobs)) as pool,
+                ThreadPoolExecutor(max_workers=jobs) as pool,
             ):
                 futures = [pool.submit(_execute, *call) for call in calls]
                 outcomes = []

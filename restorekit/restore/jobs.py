@@ -40,8 +40,10 @@ class JobOptions:
     def of(cls, settings, **given) -> JobOptions:
         """The site settings' ``job_*`` values, overridden by those ``given`` (not None)."""
         cores = given.get("cores") or settings.job_cores
-        if cores is not None and not str(cores).isdigit():
-            raise InputError(f"job cores {cores!r} is not a whole number; give e.g. 8")
+        if cores is not None and not (str(cores).isdigit() and int(cores) >= 1):
+            raise InputError(
+                f"job cores {cores!r} is not a whole number of at least 1; give e.g. 8"
+            )
         return cls(
             partition=given.get("partition") or settings.job_partition,
             time=given.get("time") or settings.job_time,

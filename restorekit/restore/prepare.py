@@ -10,7 +10,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from restorekit.errors import NotRestorableError, PreflightError, RestoreAreaError
+from restorekit.errors import (
+    NotRestorableError,
+    PreflightError,
+    RestoreAreaError,
+    count_option,
+    seconds_option,
+)
 from restorekit.fsutil import atomic_link, atomic_write
 from restorekit.inspection import Inspection, inspect_mous
 from restorekit.restore.check import CheckReport, check_area
@@ -126,6 +132,8 @@ def prepare_restore(
     from restorekit.sources.archive import connect
     from restorekit.sources.ngas import open_store
 
+    count_option(jobs, "jobs")
+    seconds_option(deadline, "deadline")
     engine = engine if engine is not None else connect(db, schema=schema)
     store = store if store is not None else open_store(ngas)
     settings = settings or SiteSettings.load()

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from restorekit.errors import NgasError, RestorekitError
+from restorekit.errors import NgasError, RestorekitError, count_option, seconds_option
 from restorekit.sources.document_cache import DocumentCache
 from restorekit.sources.ngas import NgasStore, TransientNgasError, check_file_id, seconds_setting
 
@@ -94,6 +94,8 @@ def fetch_products(
     NgasError
         After every transfer has been tried, if any failed: naming them and what to do.
     """
+    count_option(jobs, "jobs")
+    deadline = seconds_option(deadline, "deadline")
     for product in products:
         check_file_id(product.name)
     directory.mkdir(parents=True, exist_ok=True)
@@ -109,7 +111,7 @@ def fetch_products(
                 report.bytes += n
                 bar.update(n)
 
-        ends = time.monotonic() + deadline if deadline else None
+        ends = time.monotonic() + deadline if deadline is not None else None
 
         def one(product: Product) -> None:
             try:

@@ -36,7 +36,7 @@ def seconds_setting(variable: str, default: float) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if value <= 0:
+    if not 0 < value < 1e12:  # nor NaN, nor infinite
         raise ConfigurationError(f"{variable}={text!r} is not a number of seconds above 0")
     return value
 
