@@ -95,11 +95,16 @@ class SiteSettings:
                 f"cannot read settings file {str(path)!r} ({exc.strerror})"
             ) from None
         data = load_yaml(text, what=f"settings file {str(path)!r}") or {}
-        if not isinstance(data, dict) or set(data) - names:
-            unknown = sorted(set(data) - names) if isinstance(data, dict) else data
+        if not isinstance(data, dict):
             raise ConfigurationError(
-                f"settings file {str(path)!r} has unknown keys {unknown}; known keys are "
-                f"{', '.join(sorted(names))}"
+                f"settings file {str(path)!r} holds "
+                + ("a list" if isinstance(data, list) else f"the single value {data!r}")
+                + ", not settings; write one 'key: value' per line"
+            )
+        if set(data) - names:
+            raise ConfigurationError(
+                f"settings file {str(path)!r} has unknown keys {sorted(set(data) - names)}; "
+                f"known keys are {', '.join(sorted(names))}"
             )
         where = f"settings file {str(path)!r}"
         return replace(settings, **{k: _value(k, v, where) for k, v in data.items()})
@@ -137,4 +142,12 @@ def _value(name: str, value: object, where: str):
                 f"{value!r}"
             )
         return {str(k): v for k, v in value.items()}
+    if (
+        name == "job_cores"
+        and value is not None
+        and not (str(value).isdigit() and int(str(value)) >= 1)
+    ):
+        raise ConfigurationError(
+            f"{where}: job_cores {value!r} must be a whole number of at least 1"
+        )
     return None if value is None else str(value)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from restorekit.errors import InputError, RestoreAreaError
+from restorekit.errors import ConfigurationError, InputError, RestoreAreaError
 from restorekit.frontends.cli import main
 from restorekit.restore.jobs import (
     JobOptions,
@@ -191,3 +191,22 @@ def test_an_area_is_read_back_as_the_layout_that_wrote_it(areas, tmp_path):
     assert layout.mous_dir == areas[0] and layout.relative_path.startswith("2017.1.01347.S/SOUS_")
     with pytest.raises(InputError, match="not a restore area"):
         RestoreLayout.of_area(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("job_cores: abc\n", "job_cores 'abc' must be a whole number of at least 1"),
+        ("job_cores: 0\n", "job_cores 0 must be a whole number of at least 1"),
+        ("- processing_site\n", "holds a list, not settings; write one 'key: value' per line"),
+        ("42\n", "holds the single value 42, not settings"),
+    ],
+)
+def test_settings_that_a_job_cannot_use_are_refused_when_read(tmp_path, text, problem):
+    """Said when the settings are read (prepare, casa, submit alike), not by sbatch later."""
+    file = tmp_path / "site.yaml"
+    file.write_text(text)
+    with pytest.raises(ConfigurationError, match=problem):
+        SiteSettings.load(file)
+    file.write_text("job_cores: 8\n")
+    assert SiteSettings.load(file).job_cores == "8"
