@@ -432,3 +432,26 @@ def test_archive_text_in_the_record_is_escaped_in_the_browser(tmp_path):
     assert not [t for t, a in parser.found if t == "img"]
     assert not [a for _, a in parser.found if "onerror" in a]
     assert "window.rkPwned=1</script>" not in dom  # escaped: &lt;script&gt;...
+
+
+def test_parameters_of_another_kind_than_the_notebook_declares_fail_before_a_kernel(tmp_path):
+    """A value papermill would pass as it is ('yes' for a bool, 42 for a uid, '' for a path
+    that then is no default) fails its run with the parameter named, before a kernel starts."""
+    from restorekit.frontends.parameters import parameter_problems
+
+    assert (
+        parameter_problems(RESTORE, {"mous_uid": "uid://A001/X12a3/X80e", "root_dir": None}) == []
+    )
+    assert parameter_problems(
+        RESTORE, {"mous_uid": 42, "overwrite": "yes", "root_dir": " ", "fetch_raw": True}
+    ) == [
+        "mous_uid 42 is not text",
+        "overwrite 'yes' is not true or false",
+        "root_dir is empty; leave it out for its default",
+    ]
+    params = tmp_path / "p.yaml"
+    params.write_text('mous_uid: "uid://A001/X12a3/X80e"\noverwrite: "no"\n')
+    summary = run_batch(RESTORE, [str(params)], jobs=1, records=tmp_path / "records")
+    row = summary.iloc[0]
+    assert row.status == "failed" and row.error == f"{params}: overwrite 'no' is not true or false"
+    assert row.seconds < 5  # no kernel was started

@@ -27,6 +27,7 @@ from restorekit.frontends.parameters import (
     Run,
     load_runs,
     notebook_parameters,
+    parameter_problems,
     password_in_environment,
     record_names,
     strip_passwords,
@@ -137,13 +138,9 @@ def execute(
         parameters=run.source,
     )
     started = time.perf_counter()
-    unknown = sorted(set(run.parameters) - set(notebook_parameters(notebook)))
-    if unknown:
+    if problems := parameter_problems(notebook, run.parameters):
         outcome.status = "failed"
-        outcome.error = (
-            f"{run.source}: unknown parameter {', '.join(map(repr, unknown))}; "
-            f"{notebook.name} takes {', '.join(notebook_parameters(notebook))}"
-        )
+        outcome.error = f"{run.source}: {'; '.join(problems)}"
         return outcome
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".ipynb", dir=folder)
     os.close(fd)

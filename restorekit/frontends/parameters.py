@@ -122,15 +122,44 @@ def password_in_environment(password: str | None):
 
 
 @functools.cache
-def _parameters_of(path: str, mtime: float) -> tuple[str, ...]:
+def _declared(path: str, mtime: float) -> dict[str, str]:
     import papermill as pm
 
-    return tuple(pm.inspect_notebook(path))
+    return {name: p["inferred_type_name"] for name, p in pm.inspect_notebook(path).items()}
 
 
 def notebook_parameters(notebook: Path) -> tuple[str, ...]:
     """The names the notebook's ``parameters`` cell defines (``interactive`` included)."""
-    return _parameters_of(str(notebook), notebook.stat().st_mtime)
+    return tuple(_declared(str(notebook), notebook.stat().st_mtime))
+
+
+_KINDS = {
+    "str": (lambda v: isinstance(v, str), "text"),
+    "Optional[str]": (lambda v: v is None or isinstance(v, str), "text (or null)"),
+    "bool": (lambda v: isinstance(v, bool), "true or false"),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+}
+
+
+def parameter_problems(notebook: Path, parameters: dict) -> list[str]:
+    """What keeps ``parameters`` from running ``notebook``, each in a few words: names its
+    parameters cell does not define, values of another kind than it declares, and empty text
+    (a path or URL left blank, which would not mean the default)."""
+    declared = _declared(str(notebook), notebook.stat().st_mtime)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        return [
+            f"unknown parameter {', '.join(map(repr, unknown))}; {notebook.name} takes "
+            f"{', '.join(declared)}"
+        ]
+    problems = []
+    for name, value in parameters.items():
+        fits, kind = _KINDS.get(declared[name], (lambda v: True, ""))
+        if not fits(value):
+            problems.append(f"{name} {value!r} is not {kind}")
+        elif isinstance(value, str) and not value.strip():
+            problems.append(f"{name} is empty; leave it out for its default")
+    return problems
 
 
 def record_names(runs: list[Run]) -> list[str]:
