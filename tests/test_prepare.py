@@ -119,6 +119,27 @@ def test_rerun_resumes_and_foreign_area_is_not_clobbered(engine, demo, tmp_path)
     assert done.layout.ppr.exists() and (layout_dir / "working" / "notes.txt").exists()
 
 
+def test_an_area_is_prepared_by_one_process_at_a_time(engine, demo, tmp_path):
+    """A second prepare of an area another holds (a batch naming the MOUS twice, run two at a
+    time) is refused, naming the holder, instead of truncating the products being written;
+    once the first is done, a rerun resumes."""
+    import socket
+
+    from restorekit.restore.layout import RestoreLayout
+    from restorekit.restore.record import area_lock
+
+    store = LocalNgas(demo.ngas)
+    plan = inspect_mous(SEED_MOUS, engine=engine, store=store).plan
+    layout = RestoreLayout.for_plan(plan, tmp_path)
+    with area_lock(layout):
+        holder = f"pid {os.getpid()} on {socket.gethostname()}"
+        with pytest.raises(RestoreAreaError, match=f"is being prepared by {holder}; wait"):
+            prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=store)
+        assert not layout.mous_dir.exists()
+    done = prepare_restore(SEED_MOUS, tmp_path, engine=engine, store=store)
+    assert done.layout.ppr.is_file() and not done.resumed
+
+
 def test_hostile_file_name_from_the_archive(engine, demo, tmp_path):
     inspection = inspect_mous(SEED_MOUS, engine=engine, store=LocalNgas(demo.ngas))
     inspection.evidence.products["../../escaped.txt"] = "calibration"

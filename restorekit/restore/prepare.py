@@ -25,7 +25,7 @@ from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr import build_ppr
 from restorekit.restore.ppr_reading import check_ppr
 from restorekit.restore.rawdata import export_rawdata, raw_store_for
-from restorekit.restore.record import area_record, claim_area, submitted_jobs
+from restorekit.restore.record import area_lock, area_record, claim_area, submitted_jobs
 from restorekit.restore.runlog import run_log
 from restorekit.restore.scriptgen import rawdata_script, restore_script, run_script
 from restorekit.rules.casa import Install
@@ -153,36 +153,41 @@ def prepare_restore(
         )
     layout = RestoreLayout.for_plan(plan, root)
     texts = _render(plan, layout, settings)
-    submitted = submitted_jobs(layout)
-    if held := still_held(submitted):
-        raise RestoreAreaError(
-            held_message(layout.mous_dir, *held, "prepare again"), mous=plan.mous
-        )
-    kept = {"jobs": submitted} if submitted else {}
-    resumed = _start_area(layout, plan, settings, texts, overwrite, kept)
-    with run_log(layout):
-        log.info(
-            "prepare %s: route %s, %s, sessions %s%s",
-            plan.mous,
-            plan.route,
-            plan.task,
-            plan.sessions,
-            " (resumed)" if resumed else "",
-        )
-        report = _fetch(inspection, layout, store, jobs=jobs, progress=progress, deadline=deadline)
-        for path, (text, executable) in texts.files.items():
-            _write(path, text, keep=resumed, executable=executable)
-        check_ppr(layout.ppr.read_bytes(), plan)
-        rawdata = _rawdata(plan, layout, settings, store, fetch_raw)
-        prepared = PreparedRestore(inspection, layout, report, resumed, rawdata)
-        sizes = _sizes(inspection.evidence.product_sizes, plan.product_names, report.names)
-        record = area_record(
-            plan, settings, "prepared", texts.created,
-            database=describe(engine), ngas=store.location, plan=plan.to_dict(),
-            products=report.names, product_sizes=sizes, **kept,
-        )  # fmt: skip
-        atomic_write(layout.record, record)
-        return _preflight(prepared, fetch_raw)
+    # Held until the area is complete: a second prepare of it (a batch naming the MOUS
+    # twice) would truncate the products this one is writing.
+    with area_lock(layout):
+        submitted = submitted_jobs(layout)
+        if held := still_held(submitted):
+            raise RestoreAreaError(
+                held_message(layout.mous_dir, *held, "prepare again"), mous=plan.mous
+            )
+        kept = {"jobs": submitted} if submitted else {}
+        resumed = _start_area(layout, plan, settings, texts, overwrite, kept)
+        with run_log(layout):
+            log.info(
+                "prepare %s: route %s, %s, sessions %s%s",
+                plan.mous,
+                plan.route,
+                plan.task,
+                plan.sessions,
+                " (resumed)" if resumed else "",
+            )
+            report = _fetch(
+                inspection, layout, store, jobs=jobs, progress=progress, deadline=deadline
+            )
+            for path, (text, executable) in texts.files.items():
+                _write(path, text, keep=resumed, executable=executable)
+            check_ppr(layout.ppr.read_bytes(), plan)
+            rawdata = _rawdata(plan, layout, settings, store, fetch_raw)
+            prepared = PreparedRestore(inspection, layout, report, resumed, rawdata)
+            sizes = _sizes(inspection.evidence.product_sizes, plan.product_names, report.names)
+            record = area_record(
+                plan, settings, "prepared", texts.created,
+                database=describe(engine), ngas=store.location, plan=plan.to_dict(),
+                products=report.names, product_sizes=sizes, **kept,
+            )  # fmt: skip
+            atomic_write(layout.record, record)
+            return _preflight(prepared, fetch_raw)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,14 @@ written before the first byte, so a run that failed in any way resumes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import logging
+import os
+import socket
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
 
@@ -16,6 +22,8 @@ from restorekit.errors import RestoreAreaError
 from restorekit.restore.layout import RestoreLayout
 from restorekit.settings import SiteSettings
 from restorekit.sources.archive import mask_secrets
+
+log = logging.getLogger("restorekit.prepare")
 
 
 def plan_key(plan) -> str:
@@ -76,6 +84,44 @@ def _refuse_symlinks(layout: RestoreLayout) -> None:
                     f"restore area {layout.mous_dir} holds a symbolic link, {path}; restorekit "
                     "never writes through links: remove it and rerun"
                 )
+
+
+@contextlib.contextmanager
+def area_lock(layout: RestoreLayout) -> Iterator[None]:
+    """Hold the area for this process (an exclusive lock on ``.MOUS_<uid>.lock`` beside it).
+
+    Raises
+    ------
+    RestoreAreaError
+        When another process holds it: its pid and host are named.
+    """
+    lock = layout.mous_dir.parent / f".{layout.mous_dir.name}.lock"
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as exc:
+        raise RestoreAreaError(
+            f"cannot write the restore area under {layout.root} ({exc.strerror}); choose a "
+            "writable --root",
+            path=str(layout.mous_dir),
+        ) from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise RestoreAreaError(
+                f"restore area {layout.mous_dir} is being prepared by {holder}; wait for it to "
+                "end, then rerun (a rerun resumes)",
+                path=str(layout.mous_dir),
+            ) from None
+        except OSError as exc:  # a file system without locks: say so, go on unlocked
+            log.warning("restore area %s not locked (%s)", layout.mous_dir, exc.strerror)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def submitted_jobs(layout: RestoreLayout) -> list[dict]:
