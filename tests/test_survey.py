@@ -503,6 +503,10 @@ def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
         "left out of the list (' uid://A001/X12a3/X80e', 'N/A', 'uid://A001/X12a3/X80e\\n'"
         in listed.stdout
     )
+    from restorekit.frontends.widgets import mous_picker
+
+    box = mous_picker(f"sqlite:///{db}").children[0].children[0]
+    assert sorted(box.options) == sorted(s.mous for s in DEMO_SPECS)
 
 
 def test_a_deep_survey_stops_when_ngas_cannot_be_reached(engine, demo, monkeypatch):
