@@ -366,8 +366,6 @@ def survey(
         else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
     )
     count_option(jobs, "jobs")
-    if wanted:
-        _require_known(engine, wanted)
     started = time.perf_counter()
     codes = survey_codes(deep)
     processes = default_processes() if processes is None else processes
@@ -437,6 +435,8 @@ def _survey_here(
     """Classify in this process: the whole archive streamed, or the wanted MOUSes' rows read."""
     with RoundTrips(engine) as trips:
         not_mouses: list[str] = []
+        if wanted:
+            _require_known(engine, wanted)
         if wanted is None:
             evidence = stream_archive(engine, not_mouses=not_mouses)
         elif len(wanted) > WHOLE_TABLE_THRESHOLD:
