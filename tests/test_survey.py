@@ -495,6 +495,8 @@ def test_values_that_name_no_mous_are_counted_apart(engine, demo, tmp_path):
         in printed.stdout
     )
     assert "' uid://A001/X12a3/X80e'" in printed.stdout and "'N/A'" in printed.stdout
+    # said before the shares that leave them out, not below every table
+    assert printed.stdout.index("MEMBER_OUSS_ID") < printed.stdout.index("share_percent")
     listed = run_cli("list", "--db", f"sqlite:///{db}")
     assert listed.returncode == 0, listed.stderr
     assert "N/A" not in listed.stdout.split("MEMBER_OUSS_ID")[0]

@@ -238,6 +238,8 @@ def cmd_survey(args: argparse.Namespace) -> int:
             )
             print(f"restorekit: survey interrupted{resume}", file=sys.stderr)
             return 130
+    if out is not None:  # first: a reader of the printout may stop reading (| head)
+        atomic_write(out, result.table.to_csv(index=False))
     print(
         f"{len(result.table):,} MOUSes surveyed in {result.seconds:.2f} s "
         f"({result.mous_per_second:,.0f} MOUS/s, {result.round_trips} round trips, "
@@ -254,14 +256,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-    print(format_table(result.summary.drop(columns="meaning")))
-    for title, table in fixes_answer(result.table).items():
-        print(f"\n== Data fixes (the script route), {title}")
-        print(format_table(table))
-    needs = casa_needs(result.table)
-    if not needs.empty:
-        print(f"\n== CASA versions needed; what the site's {len(catalog)} installs restore")
-        print(format_table(needs))
+    # What was not classified comes before the shares that leave it out.
     if message := not_mouses_note(result.not_mouses):
         print(message)
     if result.degraded:
@@ -270,8 +265,15 @@ def cmd_survey(args: argparse.Namespace) -> int:
             f"read (e.g. {result.degraded[0]}); see the 'degraded' column of --out"
         )
     if out is not None:
-        atomic_write(out, result.table.to_csv(index=False))
         print(f"per-MOUS table: {out}")
+    print(format_table(result.summary.drop(columns="meaning")))
+    for title, table in fixes_answer(result.table).items():
+        print(f"\n== Data fixes (the script route), {title}")
+        print(format_table(table))
+    needs = casa_needs(result.table)
+    if not needs.empty:
+        print(f"\n== CASA versions needed; what the site's {len(catalog)} installs restore")
+        print(format_table(needs))
     return 0
 
 

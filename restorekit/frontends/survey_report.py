@@ -56,6 +56,14 @@ def survey_report(
         f"{result.seconds:.2f} s with {result.round_trips} round trips "
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )
+    # What was not classified is said before any share that leaves it out.
+    if message := not_mouses_note(result.not_mouses):
+        note(message)
+    if result.degraded:
+        note(
+            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
+            f"script could not be read (e.g. {result.degraded[0]})."
+        )
     _fixes_section(result.table, top, interactive)
     if not deep:
         needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
@@ -64,13 +72,6 @@ def survey_report(
             "where the product names alone cannot tell each EB's session, are left empty, and "
             f"these findings are not looked for: {', '.join(needs_documents)}. Run with "
             "deep=True to read the manifests and scripts."
-        )
-    if message := not_mouses_note(result.not_mouses):
-        note(message)
-    if result.degraded:
-        note(
-            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
-            f"script could not be read (e.g. {result.degraded[0]})."
         )
     show(result.summary, caption="how common is each finding")
     _chart(result.summary)
