@@ -51,6 +51,7 @@ from restorekit.sources.ngas import NgasStore, NgasUnreachableError
 from restorekit.survey_table import (
     SURVEY_COLUMNS,
     classify,
+    not_mouses_note,
     summarize,
     survey_codes,
 )
@@ -104,6 +105,18 @@ class SurveyResult:
     @property
     def mous_per_second(self) -> float:
         return len(self.table) / self.seconds if self.seconds else float("inf")
+
+    def unclassified(self) -> list[str]:
+        """What the survey did not classify, one sentence each, to say before any share."""
+        lines = [not_mouses_note(self.not_mouses) or ""]
+        if self.degraded:
+            lines.append(
+                f"{len(self.degraded):,} MOUS{'' if len(self.degraded) == 1 else 'es'} not "
+                "classified, counted apart: a manifest or "
+                f"script could not be read (e.g. {self.degraded[0]}); the table's 'degraded' "
+                "column marks them"
+            )
+        return [line for line in lines if line]
 
     def mouses_with(self, code: str) -> list[str]:
         return list(self.table.loc[self.table[code], "mous"]) if code in self.table else []

@@ -530,6 +530,10 @@ def test_a_deep_survey_stops_when_ngas_cannot_be_reached(engine, demo, monkeypat
 
     result = survey(engine, deep=True, store=Holey(demo.ngas))
     assert result.degraded == ["uid://A001/X1284/X265f"]
+    assert result.unclassified() == [
+        "1 MOUS not classified, counted apart: a manifest or script could not be read (e.g. "
+        "uid://A001/X1284/X265f); the table's 'degraded' column marks them"
+    ]
     assert len(result.table) == len(DEMO_SPECS)
     printed = run_cli("survey", "--deep", "--ngas", "http://127.0.0.1:9", "--db", demo.url)
     assert printed.returncode == 1 and "cannot be reached" in printed.stderr

@@ -212,7 +212,7 @@ def cmd_survey(args: argparse.Namespace) -> int:
     from restorekit.fsutil import atomic_write, output_file
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
-    from restorekit.survey_table import casa_needs, fixes_answer, not_mouses_note
+    from restorekit.survey_table import casa_needs, fixes_answer
 
     out = output_file(args.out, what="--out") if args.out else None
     catalog = read_catalog(SiteSettings.load(args.settings))
@@ -257,13 +257,8 @@ def cmd_survey(args: argparse.Namespace) -> int:
             )
         )
     # What was not classified comes before the shares that leave it out.
-    if message := not_mouses_note(result.not_mouses):
-        print(message)
-    if result.degraded:
-        print(
-            f"{len(result.degraded):,} MOUSes not classified: a manifest or script could not be "
-            f"read (e.g. {result.degraded[0]}); see the 'degraded' column of --out"
-        )
+    for line in result.unclassified():
+        print(line)
     if out is not None:
         print(f"per-MOUS table: {out}")
     print(format_table(result.summary.drop(columns="meaning")))

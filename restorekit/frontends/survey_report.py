@@ -36,7 +36,7 @@ def survey_report(
     from restorekit.fsutil import atomic_write, output_file
     from restorekit.settings import SiteSettings
     from restorekit.sources.casa_installs import read_catalog
-    from restorekit.survey_table import casa_needs, not_mouses_note
+    from restorekit.survey_table import casa_needs
 
     install_error_display()
     out = output_file(out_csv, what="out_csv") if out_csv else None
@@ -57,13 +57,8 @@ def survey_report(
         f"({'manifests and scripts read' if deep else 'archive tables only'})."
     )
     # What was not classified is said before any share that leaves it out.
-    if message := not_mouses_note(result.not_mouses):
-        note(message)
-    if result.degraded:
-        note(
-            f"{len(result.degraded)} MOUSes are counted apart, not classified: a manifest or "
-            f"script could not be read (e.g. {result.degraded[0]})."
-        )
+    for line in result.unclassified():
+        note(line)
     _fixes_section(result.table, top, interactive)
     if not deep:
         needs_documents = sorted(c for c, code in CODES.items() if not code.from_database)
