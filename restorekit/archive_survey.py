@@ -109,11 +109,10 @@ class SurveyResult:
     def unclassified(self) -> list[str]:
         """What the survey did not classify, one sentence each, to say before any share."""
         lines = [not_mouses_note(self.not_mouses) or ""]
-        if self.degraded:
+        if n := len(self.degraded):
             lines.append(
-                f"{len(self.degraded):,} MOUS{'' if len(self.degraded) == 1 else 'es'} not "
-                "classified, counted apart: a manifest or "
-                f"script could not be read (e.g. {self.degraded[0]}); the table's 'degraded' "
+                f"{n:,} MOUS{'' if n == 1 else 'es'} not classified, counted apart: a manifest "
+                f"or script could not be read (e.g. {self.degraded[0]}); the table's 'degraded' "
                 "column marks them"
             )
         return [line for line in lines if line]
