@@ -158,6 +158,22 @@ def test_job_cores_are_a_whole_number_of_at_least_one(cores):
     assert JobOptions.of(SiteSettings(), cores="8").cores == 8
 
 
+def test_status_says_when_the_job_ended_without_a_restore(areas, monkeypatch):
+    """A job the scheduler reports over (cancelled, timed out, out of memory, or completed
+    without the measurement sets) is not a restore still to come."""
+    seed = areas[0]
+    _remember(read_area(seed), "slurm", "43")
+    for state, restore in (
+        ("RUNNING", "not finished"),
+        ("TIMEOUT", "not restored: the job ended (TIMEOUT)"),
+        ("COMPLETED", "not restored: the job ended (COMPLETED)"),
+        (None, "not finished"),  # the scheduler no longer knows it: nothing to say
+    ):
+        monkeypatch.setattr("restorekit.restore.jobs._slurm_state", lambda job, s=state: s)
+        (row,) = status([seed])
+        assert (row.scheduler_state, row.restore) == (state, restore)
+
+
 def test_the_htcondor_description_runs_the_area_script(areas):
     area = read_area(areas[0])
     text = condor_description(area, JobOptions(cores=4, memory="16G", time="1-02:00:00"))

@@ -374,7 +374,8 @@ class AreaStatus:
     scheduler_state: str | None
     restore: str
     """``restored`` (every MS of the PPR in working/, no error marker), ``failed`` (an
-    ``errorexit-*.txt``), or ``not finished``."""
+    ``errorexit-*.txt``), ``not restored: the job ended (STATE)`` when the scheduler says the
+    last job is over but neither shows, or ``not finished``."""
 
 
 def restore_state(area: Area) -> str:
@@ -433,13 +434,16 @@ def status(paths: list[str | Path]) -> list[AreaStatus]:
         if last is not None:
             reader = _slurm_state if last["scheduler"] == "slurm" else _condor_state
             state = reader(last["id"])
+        restore = restore_state(area)
+        if restore == "not finished" and state is not None and state not in ACTIVE_STATES:
+            restore = f"not restored: the job ended ({state})"
         rows.append(
             AreaStatus(
                 str(area.root),
                 area.mous,
                 f"{last['scheduler']} {last['id']}" if last else None,
                 state,
-                restore_state(area),
+                restore,
             )
         )
     return rows
