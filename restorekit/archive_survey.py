@@ -51,6 +51,7 @@ from restorekit.sources.ngas import NgasStore, NgasUnreachableError
 from restorekit.survey_table import (
     SURVEY_COLUMNS,
     classify,
+    first_few,
     not_mouses_note,
     summarize,
     survey_codes,
@@ -457,10 +458,7 @@ def _survey_here(
             evidence = iter_evidence(read_tables(engine, wanted), wanted)
         tally.total = len(wanted) if wanted is not None else 0
         records = _classify(evidence, codes, plan_of, deep, tally)
-        if wanted is None:
-            tally.mous_done(len(not_mouses))
-        else:
-            not_mouses.clear()  # the wanted uids were checked; others were not asked for
+        tally.mous_done(len(not_mouses))  # only a whole-archive survey finds any
     return (records, not_mouses), trips.count
 
 
@@ -484,12 +482,10 @@ def _require_known(engine: Engine, wanted: list[str]) -> None:
     unknown = [m for m in wanted if m not in known]
     if not unknown:
         return
-    more = len(unknown) - 3
-    shown = ", ".join(unknown[:3]) + (f" and {more:,} more" if more > 0 else "")
     verb = "is" if len(unknown) == 1 else "are"
     raise UnknownMousError(
         f"{len(unknown):,} of the {len(wanted):,} MOUSes asked for {verb} not in the archive "
-        f"({shown}); check the uids, or list the known ones with `restorekit list`"
+        f"({first_few(unknown)}); check the uids, or list the known ones with `restorekit list`"
     )
 
 

@@ -3,7 +3,7 @@ versions the MOUSes need. Pure functions of plans and tables."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
@@ -78,22 +78,29 @@ def classify(plan: RestorePlan, ev: Evidence, codes: Sequence[str]) -> dict:
     return row
 
 
-def not_mouses_note(
-    values: Sequence[str], left_out_of: str = "the survey", shown: int = 3
-) -> str | None:
+def first_few(values: Sequence[str], render: Callable[[str], str] = str, shown: int = 3) -> str:
+    """``a, b, c and 12 more``: the first ``shown`` of ``values`` as ``render`` writes them,
+    and how many others."""
+    more = len(values) - shown
+    return ", ".join(map(render, values[:shown])) + (f" and {more:,} more" if more > 0 else "")
+
+
+def not_mouses_note(values: Sequence[str], left_out_of: str = "the survey") -> str | None:
     """What to tell of ASA_SCIENCE's MEMBER_OUSS_ID values that are not MOUS uids (see
     SurveyResult.not_mouses), each quoted so that blanks and control characters show."""
     if not values:
         return None
-    quoted = [repr(v if len(v) <= 80 else v[:80] + "…") for v in values[:shown]]
-    more = f" and {len(values) - shown:,} more" if len(values) > shown else ""
     one = len(values) == 1
     return (
         f"{len(values):,} MEMBER_OUSS_ID value{'' if one else 's'} of ASA_SCIENCE "
         f"{'is not an MOUS uid' if one else 'are not MOUS uids'}, left out of {left_out_of} "
-        f"({', '.join(quoted)}{more}): no MOUS can be planned under such a name; check the "
+        f"({first_few(values, _quoted)}): no MOUS can be planned under such a name; check the "
         "archive's rows"
     )
+
+
+def _quoted(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:80] + "…")
 
 
 def summarize(table: pd.DataFrame, codes: Sequence[str]) -> pd.DataFrame:
