@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from restorekit.sources import schema
 from restorekit.sources.archive import lob_text, translate_errors
+from restorekit.sources.sql import MOUS_COLUMNS
 
 IN_LIST_LIMIT = 1000
 
@@ -80,18 +81,11 @@ def within_bounds(column: sa.Column, bounds: Bounds) -> list:
 
 def known_mouses(engine: Engine, mouses: Sequence[str]) -> set[str]:
     """Those of ``mouses`` that the archive mentions where the single-MOUS presence check
-    looks (ASA_SCIENCE, ASA_PRODUCT_FILES, OBS_UNIT_SET_STATUS, AQUA_OUS), by IN-lists."""
-    t = schema
+    looks (:data:`restorekit.sources.sql.MOUS_COLUMNS`), by IN-lists."""
     ids: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
-    columns = (
-        t.asa_science.c.member_ouss_id,
-        t.asa_product_files.c.asa_mous_uid,
-        t.obs_unit_set_status.c.status_entity_id,
-        t.aqua_ous.c.ous_status_entity_id,
-    )
     known: set[str] = set()
     with translate_errors(engine), engine.connect() as conn:
-        for column in columns:
+        for column in MOUS_COLUMNS:
             stmt = sa.select(column).where(column.in_(ids)).distinct()
             for chunk in _chunks(sorted(set(mouses) - known)):
                 known.update(r[0] for r in _fetch(conn, stmt, ids=chunk))

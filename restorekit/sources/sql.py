@@ -254,26 +254,25 @@ QUERIES: dict[str, Query] = {
 }
 
 # Not per-MOUS questions of the seed, but what the tools around them need.
+MOUS_COLUMNS = (
+    asa_science.c.member_ouss_id,
+    asa_product_files.c.asa_mous_uid,
+    obs_unit_set_status.c.status_entity_id,
+    aqua_ous.c.ous_status_entity_id,
+)
+"""Where the archive knows an MOUS: a row in any of these makes it one ``plan`` takes."""
+
 PRESENCE = Query(
     "presence",
     "Rows that mention the MOUS, per table",
     sa.select(
-        sa.select(sa.func.count())
-        .where(asa_science.c.member_ouss_id == MOUS)
-        .scalar_subquery()
-        .label("asa_science"),
-        sa.select(sa.func.count())
-        .where(asa_product_files.c.asa_mous_uid == MOUS)
-        .scalar_subquery()
-        .label("asa_product_files"),
-        sa.select(sa.func.count())
-        .where(obs_unit_set_status.c.status_entity_id == MOUS)
-        .scalar_subquery()
-        .label("obs_unit_set_status"),
-        sa.select(sa.func.count())
-        .where(aqua_ous.c.ous_status_entity_id == MOUS)
-        .scalar_subquery()
-        .label("aqua_ous"),
+        *(
+            sa.select(sa.func.count())
+            .where(column == MOUS)
+            .scalar_subquery()
+            .label(column.table.name)
+            for column in MOUS_COLUMNS
+        )
     ),
 )
 
