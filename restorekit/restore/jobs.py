@@ -21,6 +21,7 @@ from restorekit.errors import InputError, RestoreAreaError, RestorekitError, Sch
 from restorekit.fsutil import atomic_write
 from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr_reading import read_ppr
+from restorekit.restore.record import submitted_jobs
 
 Scheduler = Literal["slurm", "htcondor"]
 TIMEOUT = 60.0
@@ -312,9 +313,13 @@ def still_held(jobs: list[dict]) -> tuple[dict, str] | None:
     """The last of an area's ``jobs`` and its state, when the scheduler still holds it."""
     if not jobs:
         return None
-    last = jobs[-1]
-    state = (_slurm_state if last.get("scheduler") == "slurm" else _condor_state)(last["id"])
-    return (last, state) if state in ACTIVE_STATES else None
+    state = job_state(jobs[-1])
+    return (jobs[-1], state) if state in ACTIVE_STATES else None
+
+
+def job_state(job: dict) -> str | None:
+    """The state of a recorded job as its scheduler reports it; ``None`` when it cannot say."""
+    return (_slurm_state if job.get("scheduler") == "slurm" else _condor_state)(job["id"])
 
 
 def held_message(where: Path, job: dict, state: str, then: str) -> str:
@@ -338,8 +343,7 @@ def _one_job_per_area(areas: list[Area]) -> None:
             )
         seen[key] = area.root
     for area in areas:
-        jobs = json.loads(area.record.read_text()).get("jobs") or []
-        if held := still_held(jobs):
+        if held := still_held(submitted_jobs(area.layout)):
             raise RestoreAreaError(
                 held_message(area.root, *held, "submit again"), path=str(area.root)
             )
@@ -428,12 +432,9 @@ def status(paths: list[str | Path]) -> list[AreaStatus]:
     rows = []
     for path in paths:
         area = read_area(path)
-        jobs = json.loads(area.record.read_text()).get("jobs") or []
+        jobs = submitted_jobs(area.layout)
         last = jobs[-1] if jobs else None
-        state = None
-        if last is not None:
-            reader = _slurm_state if last["scheduler"] == "slurm" else _condor_state
-            state = reader(last["id"])
+        state = job_state(last) if last is not None else None
         restore = restore_state(area)
         if restore == "not finished" and state is not None and state not in ACTIVE_STATES:
             restore = f"not restored: the job ended ({state})"
