@@ -25,7 +25,13 @@ from restorekit.restore.layout import RestoreLayout
 from restorekit.restore.ppr import build_ppr
 from restorekit.restore.ppr_reading import check_ppr
 from restorekit.restore.rawdata import export_rawdata, raw_store_for
-from restorekit.restore.record import area_lock, area_record, claim_area, submitted_jobs
+from restorekit.restore.record import (
+    area_lock,
+    area_record,
+    claim_area,
+    submitted_jobs,
+    unwritable,
+)
 from restorekit.restore.runlog import run_log
 from restorekit.restore.scriptgen import rawdata_script, restore_script, run_script
 from restorekit.rules.casa import Install
@@ -226,10 +232,7 @@ def _start_area(
         claim = area_record(plan, settings, "preparing", texts.created, plan=plan.to_dict(), **kept)
         atomic_write(layout.record, claim)
     except OSError as exc:
-        raise RestoreAreaError(
-            f"cannot write the restore area under {layout.root} ({exc.strerror}); choose a "
-            "writable --root"
-        ) from None
+        raise unwritable(layout, exc) from None
     return resumed
 
 

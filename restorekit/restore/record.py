@@ -86,6 +86,15 @@ def _refuse_symlinks(layout: RestoreLayout) -> None:
                 )
 
 
+def unwritable(layout: RestoreLayout, exc: OSError) -> RestoreAreaError:
+    """The error for an area that cannot be written under its root."""
+    return RestoreAreaError(
+        f"cannot write the restore area under {layout.root} ({exc.strerror}); choose a "
+        "writable --root",
+        path=str(layout.mous_dir),
+    )
+
+
 @contextlib.contextmanager
 def area_lock(layout: RestoreLayout) -> Iterator[None]:
     """Hold the area for this process (an exclusive lock on ``.MOUS_<uid>.lock`` beside it).
@@ -100,11 +109,7 @@ def area_lock(layout: RestoreLayout) -> Iterator[None]:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError as exc:
-        raise RestoreAreaError(
-            f"cannot write the restore area under {layout.root} ({exc.strerror}); choose a "
-            "writable --root",
-            path=str(layout.mous_dir),
-        ) from None
+        raise unwritable(layout, exc) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
