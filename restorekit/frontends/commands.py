@@ -315,13 +315,11 @@ def cmd_sql(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from restorekit.sources import archive, queries
     from restorekit.survey_table import not_mouses_note
-    from restorekit.uids import is_archive_uid
 
     engine = archive.connect(args.db, schema=args.schema)
-    listed = queries.mous_list(engine)
-    named = listed.mous.map(is_archive_uid).astype(bool)
-    print(format_table(listed[named]))
-    if message := not_mouses_note(sorted(listed.mous[~named]), "the list"):
+    mouses, not_mouses = queries.listed_mouses(engine)
+    print(format_table(mouses))
+    if message := not_mouses_note(not_mouses, "the list"):
         print(message)
     return 0
 

@@ -19,7 +19,6 @@ from restorekit.frontends.display import (
     table_html,
 )
 from restorekit.sources import archive, queries
-from restorekit.uids import is_archive_uid
 
 
 def _filtered(plan, choice: str) -> str:
@@ -69,7 +68,7 @@ def mous_picker(db=None, *, schema=None, root=None, settings=None):
     from restorekit.frontends.notebook import RestoreNotebook
 
     engine = archive.connect(db, schema=schema)
-    mouses = [m for m in queries.mous_list(engine).mous if is_archive_uid(m)]  # as `list` shows
+    mouses = list(queries.listed_mouses(engine)[0].mous)
     box = widgets.Combobox(
         options=mouses, placeholder="uid://A001/...", description="MOUS", ensure_option=False
     )

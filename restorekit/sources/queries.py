@@ -19,7 +19,7 @@ from restorekit.sources.sql import (  # noqa: F401  (re-exported: the query cata
     SCRIPT_CLASSES,
     Query,
 )
-from restorekit.uids import parse_uid
+from restorekit.uids import is_archive_uid, parse_uid
 
 
 def run(name: str, engine: Engine, mous: str) -> pd.DataFrame:
@@ -95,6 +95,14 @@ def parent_chain(engine: Engine, mous: str) -> pd.DataFrame:
 def mous_list(engine: Engine) -> pd.DataFrame:
     """Every MOUS with science data in the archive."""
     return MOUS_LIST.run(engine)
+
+
+def listed_mouses(engine: Engine) -> tuple[pd.DataFrame, list[str]]:
+    """:func:`mous_list` split: the rows whose MEMBER_OUSS_ID is an MOUS uid, and (sorted) the
+    values that are not, which no MOUS can be planned under."""
+    listed = mous_list(engine)
+    named = listed.mous.map(is_archive_uid).astype(bool)
+    return listed[named], sorted(listed.mous[~named])
 
 
 def require_known_mous(engine: Engine, mous: str) -> str:
