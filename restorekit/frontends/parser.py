@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from restorekit import __version__
+from restorekit.compiled import build_name
 from restorekit.frontends.commands import (
     cmd_casa,
     cmd_check,
@@ -72,13 +73,25 @@ def _degraded_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``--version``: the version and the build (pure Python, or which modules are compiled),
+    looked up only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show the version and build, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"restorekit {__version__}, {build_name()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser: global options, then one subcommand per step, in the order of the workflow."""
     parser = argparse.ArgumentParser(
         prog="restorekit",
         description="Restore the calibrated data of an ALMA member ObsUnitSet (MOUS).",
     )
-    parser.add_argument("--version", action="version", version=f"restorekit {__version__}")
+    parser.add_argument("--version", action=_Version)
     parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
     parser.add_argument(
         "--wide", action="store_true", help="print tables whole, wider than the terminal"
