@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test e2e lab lint clean
+.PHONY: demo test test-compiled e2e lab lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,15 @@ demo: $(STAMP)
 	$(BIN)/restorekit demo
 
 test: $(STAMP)
-	$(BIN)/ruff check restorekit tests benchmarks
-	$(BIN)/ruff format --check restorekit tests benchmarks
+	$(BIN)/ruff check restorekit tests benchmarks build_support setup.py
+	$(BIN)/ruff format --check restorekit tests benchmarks build_support setup.py
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+
+# The tests again on the optional compiled build (RESTOREKIT_COMPILE=1, see setup.py), but for
+# the slow notebook and browser runs, which exercise the same modules through subprocesses.
+test-compiled: $(STAMP)
+	build_support/test_compiled.sh -m 'not e2e and not slow' -p no:cacheprovider
 
 # Restores with the real CASA pipeline; needs RESTOREKIT_PIPELINE_DIR (see the README).
 e2e: $(STAMP)

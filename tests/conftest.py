@@ -16,6 +16,22 @@ from .helpers import free_port
 SHARED_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    import restorekit
+    from restorekit.compiled import build_name
+
+    return f"restorekit: {build_name()}, from {Path(restorekit.__file__).parent}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """make test-compiled sets RESTOREKIT_EXPECT_COMPILED=1: a run that would test the pure
+    Python modules instead stops here."""
+    from restorekit.compiled import compiled_modules
+
+    if os.environ.get("RESTOREKIT_EXPECT_COMPILED") == "1" and not compiled_modules():
+        pytest.exit("RESTOREKIT_EXPECT_COMPILED=1, but restorekit is pure Python here", 2)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Tests build the demo archive into their own cache, never the user's."""
