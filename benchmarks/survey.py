@@ -30,6 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from restorekit import __version__
+from restorekit.compiled import build_name
+
 CHILD = r"""
 import json, resource, sys, time
 from lxml import etree
@@ -94,6 +97,8 @@ elif mode == "loop":
                "mouses": len(mouses)}
 out["rss_sum_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + out.get(
     "worker_peak_mb", 0)
+from restorekit.compiled import build_name
+out["build"] = build_name()
 print(json.dumps(out))
 """
 
@@ -154,7 +159,11 @@ def run(mode: str, url: str, *extra: str) -> dict:
     sampler inside would take the interpreter from the survey it measures)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, mode, url, *extra], stdout=out, stderr=err, text=True
+            # -P: the restorekit this script imports, never one in the working directory
+            [sys.executable, "-P", "-c", CHILD, mode, url, *extra],
+            stdout=out,
+            stderr=err,
+            text=True,
         )
         peak = 0.0
         while child.poll() is None:
@@ -164,6 +173,8 @@ def run(mode: str, url: str, *extra: str) -> dict:
         if child.returncode != 0:
             raise SystemExit(f"{mode} survey failed: {err.read().strip()[-2000:]}")
         result = json.loads(out.read().strip().splitlines()[-1])
+    if result.pop("build") != build_name():
+        raise SystemExit(f"the {mode} survey ran another restorekit build than this script")
     return {**result, "peak_mb": peak}
 
 
@@ -266,6 +277,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=5, help="fast survey and floor, in turn")
     args = parser.parse_args()
+    print(f"restorekit {__version__}, {build_name()}; Python {sys.version.split()[0]}")
     if args.sizes:
         fast(sorted(args.sizes), args.seed, args.rounds)
     if args.deep_size:
