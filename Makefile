@@ -22,10 +22,9 @@ test: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
-# The tests again on the optional compiled build (RESTOREKIT_COMPILE=1, see setup.py), but for
-# the slow notebook and browser runs, which exercise the same modules through subprocesses.
+# The tests again on the optional compiled build (RESTOREKIT_COMPILE=1, see setup.py).
 test-compiled: $(STAMP)
-	build_support/test_compiled.sh -m 'not e2e and not slow' -p no:cacheprovider
+	build_support/test_compiled.sh -p no:cacheprovider
 
 # Restores with the real CASA pipeline; needs RESTOREKIT_PIPELINE_DIR (see the README).
 e2e: $(STAMP)

@@ -2,7 +2,8 @@
 # The tests on the compiled build (make test-compiled): builds the wheel that
 # `RESTOREKIT_COMPILE=1 pip install .` builds, from a copy of the files git sees, puts its
 # extension modules beside the copy's sources and runs pytest in the copy, whose restorekit is
-# then the one imported (tests/conftest.py stops the run if it is not compiled).
+# then the one imported, by the tests and (PYTHONPATH) by the commands and notebook kernels they
+# start; tests/conftest.py stops the run if it is not compiled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python="$PWD/.venv/bin/python"
@@ -24,4 +25,4 @@ with zipfile.ZipFile(wheel) as archive:
         if name.endswith(".so"):
             archive.extract(name)
 PY
-RESTOREKIT_EXPECT_COMPILED=1 "$python" -m pytest "$@"
+PYTHONPATH="$work/tree" RESTOREKIT_EXPECT_COMPILED=1 "$python" -m pytest "$@"
