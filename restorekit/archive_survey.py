@@ -68,6 +68,9 @@ DEEP_CHUNK = 100
 """The same in a deep survey, smaller: one that fetches its documents plans a few hundred
 MOUSes a second, and its progress should not move by seconds at a time."""
 STOPS_A_DEEP_SURVEY = (NgasUnreachableError,)
+MOST_REQUESTS = 256
+"""The most NGAS requests a deep survey keeps in flight (``--jobs``): one thread each, and no
+NGAS serves more at once; a typo of 100,000 would start a thread per MOUS."""
 """Failures of NGAS itself, not of one document: a deep survey stops on the first (after its
 retries) instead of counting every MOUS after it apart; with a cache, a rerun resumes."""
 
@@ -378,7 +381,7 @@ def survey(
         if mouses is None
         else list(dict.fromkeys(parse_uid(m, what="MOUS uid").archive for m in mouses))
     )
-    count_option(jobs, "jobs")
+    count_option(jobs, "jobs", most=MOST_REQUESTS)
     started = time.perf_counter()
     codes = survey_codes(deep)
     processes = default_processes() if processes is None else processes

@@ -104,11 +104,17 @@ class SchedulerError(RestorekitError):
     exit_code = 1
 
 
-def count_option(value: int, what: str) -> int:
-    """``value`` when it is a whole number of at least 1, else :class:`InputError` naming
-    ``what`` (``--jobs``, ``jobs``)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{what} {value!r} must be a whole number of at least 1")
+def count_option(value: int, what: str, *, most: int | None = None) -> int:
+    """``value`` when it is a whole number of at least 1 (and at most ``most``), else
+    :class:`InputError` naming ``what`` (``--jobs``, ``jobs``)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < 1
+        or (most is not None and value > most)
+    ):
+        bounds = f"from 1 to {most}" if most is not None else "of at least 1"
+        raise InputError(f"{what} {value!r} must be a whole number {bounds}")
     return value
 
 

@@ -78,6 +78,12 @@ def test_sql_command_shows_oracle_sql(capsys):
             2,
             "deadline nan must be a number of seconds above 0",
         ),
+        # one thread per request in flight: a typo must not start one per MOUS
+        (
+            ["survey", "--db", "demo", "--deep", "--jobs", "100000"],
+            2,
+            "jobs 100000 must be a whole number from 1 to 256",
+        ),
         (
             [
                 "run",
