@@ -538,3 +538,41 @@ def test_a_deep_survey_stops_when_ngas_cannot_be_reached(engine, demo, monkeypat
     printed = run_cli("survey", "--deep", "--ngas", "http://127.0.0.1:9", "--db", demo.url)
     assert printed.returncode == 1 and "cannot be reached" in printed.stderr
     assert len(printed.stderr.strip().splitlines()) == 1
+
+
+def test_the_fix_tables_count_each_group_and_name_its_first_mous_with_a_fix():
+    from restorekit.survey_table import fixes_answer
+
+    rows = [  # mous, project, CASA, pipeline, fixes, degraded
+        ("uid://A001/X1/X1", "2019.1.00001.S", "6.1.1-15", "2020.1.0.40", "", False),
+        ("uid://A001/X1/X2", "2019.1.00001.S", "6.1.1-15", "2020.1.0.40", "fixplanets", False),
+        ("uid://A001/X1/X3", "2019.1.00001.S", None, None, "fixplanets,fixsyscaltimes", False),
+        ("uid://A001/X1/X4", "2021.1.00002.S", "6.2.1-7", "2021.2.0.128", "", False),
+        ("uid://A001/X1/X5", None, "6.2.1-7", "2021.2.0.128", "fixsyscaltimes", False),
+        ("uid://A001/X1/X6", "2021.1.00002.S", "6.2.1-7", "2021.2.0.128", "fixplanets", True),
+        ("uid://A001/X1/X7", "2021.1.00002.S", "6.2.1-7", "2021.2.0.128", None, False),
+    ]
+    columns = ["mous", "project_code", "casa_wanted", "pipeline_wanted", "fixes", "degraded"]
+    table = pd.DataFrame(rows, columns=columns).assign(rejected_by_newest="")
+    answer = fixes_answer(table)  # X6 (degraded) and X7 (scripts not read) left out
+    cycles = answer["by cycle"].set_index("cycle")
+    assert cycles.loc["2019.1", ["mouses", "with_fixes", "example"]].tolist() == [
+        3,
+        2,
+        "uid://A001/X1/X2",
+    ]
+    assert cycles.loc["2021.1", ["mouses", "with_fixes"]].tolist() == [1, 0]
+    assert cycles.loc["2021.1", "example"] is None
+    assert cycles.loc["", ["mouses", "with_fixes", "example"]].tolist() == [
+        1,
+        1,
+        "uid://A001/X1/X5",
+    ]
+    casa = answer["by CASA and pipeline"]
+    unknown = casa[casa["casa_wanted"].isna()]  # kept as a group of its own, not dropped
+    assert unknown[["mouses", "with_fixes", "example"]].values.tolist() == [
+        [1, 1, "uid://A001/X1/X3"]
+    ]
+    projects = answer["by project"]  # only projects with a fix, the most first
+    assert projects["project_code"].fillna("?").tolist() == ["2019.1.00001.S", "?"]
+    assert projects["share_percent"].tolist() == [66.67, 100.0]
