@@ -6,6 +6,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tarfile
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -90,3 +91,34 @@ def test_version_names_the_build():
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout == f"restorekit 0.1.0, {compiled.build_name()}\n"
+
+
+@pytest.mark.slow
+def test_the_sdist_carries_the_build_backend_and_builds_a_wheel(tmp_path):
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (the copy make test-compiled runs in)")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    tree = tmp_path / "tree"  # a copy: the build writes nothing into the checkout
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            (tree / name).write_bytes((ROOT / name).read_bytes())
+    dist = tmp_path / "dist"
+    # sdist, then the wheel from the sdist, as `python -m build` does for a release
+    built = subprocess.run(
+        [sys.executable, "-m", "build", "-o", str(dist), str(tree)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RESTOREKIT_COMPILE": ""},
+    )
+    assert built.returncode == 0, (built.stdout + built.stderr)[-3000:]
+    (sdist,) = dist.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[-1] for name in archive.getnames()}
+    assert {"pyproject.toml", "setup.py", "build_support/backend.py"} <= names
+    assert [w.name for w in dist.glob("*.whl")] == ["restorekit-0.1.0-py3-none-any.whl"]
