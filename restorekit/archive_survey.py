@@ -68,11 +68,11 @@ DEEP_CHUNK = 100
 """The same in a deep survey, smaller: one that fetches its documents plans a few hundred
 MOUSes a second, and its progress should not move by seconds at a time."""
 STOPS_A_DEEP_SURVEY = (NgasUnreachableError,)
+"""Failures of NGAS itself, not of one document: a deep survey stops on the first (after its
+retries) instead of counting every MOUS after it apart; with a cache, a rerun resumes."""
 MOST_REQUESTS = 256
 """The most NGAS requests a deep survey keeps in flight (``--jobs``): one thread each, and no
 NGAS serves more at once; a typo of 100,000 would start a thread per MOUS."""
-"""Failures of NGAS itself, not of one document: a deep survey stops on the first (after its
-retries) instead of counting every MOUS after it apart; with a cache, a rerun resumes."""
 
 
 @dataclass
