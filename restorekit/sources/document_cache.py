@@ -54,18 +54,17 @@ class DocumentCache:
     """A directory of fetched documents; counts what it served and what it was asked for."""
 
     def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._root = str(self.directory)
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        self.directory = os.fspath(directory)
+        """A string, not a Path: a warm survey joins it with a name three times per MOUS."""
         self.hits = 0
         self.stored = 0
         self._lock = threading.Lock()
 
     def _path(self, name: str, size: int, form: ParsedForm | None = None) -> str:
         check_file_id(name)
-        # A string, not a Path: a warm survey asks this three times per MOUS.
         return os.path.join(
-            self._root, f"{name}.{size}.{form.key}.json" if form else f"{name}.{size}"
+            self.directory, f"{name}.{size}.{form.key}.json" if form else f"{name}.{size}"
         )
 
     def has(self, name: str, size: int | None) -> bool:
