@@ -1,7 +1,7 @@
 """The optional compiled build: ``RESTOREKIT_COMPILE=1 pip install .`` compiles the modules the
-survey spends its time in with mypyc (about 12 % off a whole-archive survey, 40 % off the rules;
-see benchmarks/survey.py). Without the variable this is a plain pure-Python build; the metadata
-is in pyproject.toml, and build_support/backend.py asks for mypy only when compiling."""
+survey spends its time in with mypyc (about 20 to 30 % off a whole-archive survey, 40 % off the
+rules; see benchmarks/survey.py). Without the variable this is a plain pure-Python build; the
+metadata is in pyproject.toml, and build_support/backend.py asks for mypy only when compiling."""
 
 import os
 

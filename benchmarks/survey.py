@@ -60,8 +60,8 @@ elif mode == "deep":
            "with_fixes": int((result.table["fixes"].fillna("") != "").sum()),
            "worker_peak_mb": sum(result.worker_peak_mb)}
     from restorekit.survey_table import casa_needs, fixes_answer
-    started = time.perf_counter()  # the answer the CLI and the notebook print after the survey
-    result.summary, fixes_answer(result.table), casa_needs(result.table)
+    started = time.perf_counter()  # the tables the CLI and the notebook make after the survey
+    fixes_answer(result.table), casa_needs(result.table)
     out["answer_seconds"] = time.perf_counter() - started
 elif mode == "floor":
     science = schema.asa_science.c
@@ -269,7 +269,7 @@ def deep(n: int, seed: int, latency: float, jobs: int) -> None:
         f"  cold: {cold['seconds'] / 60:.1f} min (target <= 10 min); warm: "
         f"{warm['seconds'] / quick['seconds']:.2f}x the fast survey (target <= 2x); "
         f"{cold['with_fixes']:,} MOUSes with data fixes, {cold['degraded']} unreadable\n"
-        f"  the answer's tables (findings, fixes by kind, cycle, CASA and project; CASA needed), "
+        f"  the answer's tables (fixes by kind, cycle, CASA and project; CASA needed), "
         f"after the survey: {warm['answer_seconds']:.2f} s"
     )
 

@@ -257,8 +257,8 @@ def _fix_counts(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     # Whole columns, no Python per group: grouped by project, an archive has a group for
     # every few MOUSes (a lambda per group took a minute on 100,000 MOUSes).
     fixed = frame["fixes"] != ""
-    columns = frame[keys].assign(with_fixes=fixed.astype(int), example=frame["mous"].where(fixed))
-    groups = columns.groupby(keys, dropna=False, sort=True)
+    counted = frame[keys].assign(with_fixes=fixed.astype(int), example=frame["mous"].where(fixed))
+    groups = counted.groupby(keys, dropna=False, sort=True)
     out = groups.agg(
         mouses=("with_fixes", "size"),
         with_fixes=("with_fixes", "sum"),
